@@ -1,0 +1,43 @@
+package abi
+
+import "testing"
+
+func TestPackRoundTrip(t *testing.T) {
+	cases := []struct{ ptr, length uint32 }{
+		{0, 0}, {1, 2}, {0xffffffff, 0}, {0, 0xffffffff}, {0x80000000, 0x7fffffff},
+	}
+	for _, c := range cases {
+		packed := Pack(c.ptr, c.length)
+		p, l := Unpack(packed)
+		if p != c.ptr || l != c.length {
+			t.Errorf("Unpack(Pack(%#x, %#x)) = %#x, %#x", c.ptr, c.length, p, l)
+		}
+	}
+	if got := Pack(2, 3); got != 2<<32|3 {
+		t.Errorf("Pack(2, 3) = %#x, want the pointer in the high word", got)
+	}
+}
+
+func TestErrnoResultIsNegated(t *testing.T) {
+	if EPERM.Result() != -1 || ERATELIMIT.Result() != -9 {
+		t.Fatalf("EPERM.Result() = %d, ERATELIMIT.Result() = %d", EPERM.Result(), ERATELIMIT.Result())
+	}
+	if EPERM.String() != "EPERM" || Errno(42).String() != "errno(42)" {
+		t.Fatalf("names: %s %s", EPERM, Errno(42))
+	}
+}
+
+func TestSignatureString(t *testing.T) {
+	if got := Imports[ImportKVSet].String(); got != "(i32, i32, i32, i32) -> (i64)" {
+		t.Fatalf("kv_set signature renders as %q", got)
+	}
+}
+
+func TestEveryImportHasACapabilityOrIsAlwaysAllowed(t *testing.T) {
+	always := map[string]bool{ImportReadResult: true, ImportLog: true, ImportProgress: true, ImportCancelled: true}
+	for name := range Imports {
+		if always[name] != (Capability(name) == "") {
+			t.Errorf("import %s: capability %q", name, Capability(name))
+		}
+	}
+}
