@@ -1,0 +1,113 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/moat-mcp/moat/abi"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// maxLogMessage caps one log message; longer ones are cut.
+const maxLogMessage = 16 << 10
+
+// hostModule builds module "moat" for one plugin's runtime. Every import of
+// ABI v1 exists, so any module written against the ABI links; those whose
+// capability is not implemented yet answer -EPERM with a message.
+func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
+	b := rt.NewHostModuleBuilder(abi.ModuleMoat)
+	export := func(name string, fn api.GoModuleFunc) {
+		sig := abi.Imports[name]
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(fn, valueTypes(sig.Params), valueTypes(sig.Results)).
+			Export(name)
+	}
+	export(abi.ImportReadResult, p.readResult)
+	export(abi.ImportLog, p.log)
+	export(abi.ImportProgress, func(context.Context, api.Module, []uint64) {
+		// No client progress yet: the ABI makes this a no-op when the
+		// client sent no progress token, which is every call for now.
+	})
+	export(abi.ImportCancelled, func(ctx context.Context, _ api.Module, stack []uint64) {
+		stack[0] = 0
+		if ctx.Err() != nil {
+			stack[0] = 1
+		}
+	})
+	for name := range abi.Imports {
+		capability := abi.Capability(name)
+		if capability == "" {
+			continue
+		}
+		msg := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, capability, p.name))
+		export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
+			p.stage(ctx, mod, msg)
+			stack[0] = uint64(abi.EPERM.Result())
+		})
+	}
+	return b
+}
+
+// envModule provides env.abort, which AssemblyScript imports: it traps.
+func envModule(rt wazero.Runtime) wazero.HostModuleBuilder {
+	return rt.NewHostModuleBuilder(abi.ModuleEnv).NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {
+			panic("abort called")
+		}), valueTypes(abi.AbortSignature.Params), nil).
+		Export(abi.AbortImport)
+}
+
+func valueTypes(ts []abi.ValueType) []api.ValueType {
+	out := make([]api.ValueType, len(ts))
+	for i, t := range ts {
+		out[i] = api.ValueType(t)
+	}
+	return out
+}
+
+// stage sets the bytes read_result will hand to this instance next.
+func (p *Plugin) stage(ctx context.Context, mod api.Module, data []byte) {
+	if inst := p.instanceOf(ctx, mod); inst != nil {
+		inst.staged = data
+	}
+}
+
+// readResult is read_result(ptr, len) -> i32: copy the staged bytes out and
+// clear them. A buffer outside memory gets -EINVAL.
+func (p *Plugin) readResult(ctx context.Context, mod api.Module, stack []uint64) {
+	ptr, size := uint32(stack[0]), uint32(stack[1])
+	inst := p.instanceOf(ctx, mod)
+	if inst == nil {
+		stack[0] = uint64(uint32(int32(abi.EINVAL.Result())))
+		return
+	}
+	n := min(uint32(len(inst.staged)), size)
+	if !mod.Memory().Write(ptr, inst.staged[:n]) {
+		stack[0] = uint64(uint32(int32(abi.EINVAL.Result())))
+		return
+	}
+	inst.staged = nil
+	stack[0] = uint64(n)
+}
+
+// log is log(level, ptr, len): a message for the host's log and the client.
+// A message outside memory is dropped, not trusted.
+func (p *Plugin) log(ctx context.Context, mod api.Module, stack []uint64) {
+	level, ptr, size := abi.LogLevel(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
+	if level < abi.LogDebug || level > abi.LogError {
+		level = abi.LogInfo
+	}
+	size = min(size, maxLogMessage)
+	msg, ok := mod.Memory().Read(ptr, size)
+	if !ok {
+		p.host.Output(p.name, "log", fmt.Sprintf("[moat: log called with a message outside memory (ptr %d, len %d); dropped]", ptr, size))
+		return
+	}
+	text := string(msg)
+	if !utf8.ValidString(text) {
+		text = string([]rune(text)) // replaces invalid bytes with U+FFFD
+	}
+	p.host.Log(ctx, p.name, level, text)
+}

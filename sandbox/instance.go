@@ -1,0 +1,185 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+
+	"github.com/moat-mcp/moat/abi"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// instance is one instantiated module of a plugin. It runs one call at a
+// time; the pool hands it out.
+type instance struct {
+	mod      api.Module
+	mem      api.Memory
+	alloc    api.Function
+	call     api.Function
+	describe api.Function
+	// stack is reused by every call (CallWithStack), sized for the widest
+	// signature used: moat_call's two parameters.
+	stack  [2]uint64
+	staged []byte // what read_result hands out next
+}
+
+type instanceKey struct{}
+
+// newInstance instantiates the plugin's module, which runs _initialize,
+// under the plugin's deadline.
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
+	defer cancel()
+	inst := &instance{}
+	// Host functions called from _initialize find the instance through the
+	// context, as the module is not known until instantiation returns.
+	ctx = context.WithValue(ctx, instanceKey{}, inst)
+	cfg := p.modConfig.
+		WithStdout(&lineWriter{host: p.host, plugin: p.name, stream: "stdout"}).
+		WithStderr(&lineWriter{host: p.host, plugin: p.name, stream: "stderr"})
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
+	if err != nil {
+		f := p.classify(ctx, nil, err, "_initialize")
+		return nil, f
+	}
+	inst.mod = mod
+	inst.mem = mod.ExportedMemory(abi.ExportMemory)
+	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	inst.call = mod.ExportedFunction(abi.ExportCall)
+	inst.describe = mod.ExportedFunction(abi.ExportDescribe)
+	p.byModule.Store(mod, inst)
+	return inst, nil
+}
+
+// instanceOf finds the instance a host function was called from.
+func (p *Plugin) instanceOf(ctx context.Context, mod api.Module) *instance {
+	if v, ok := p.byModule.Load(mod); ok {
+		return v.(*instance)
+	}
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	return inst
+}
+
+func (p *Plugin) closeInstance(inst *instance) {
+	p.byModule.Delete(inst.mod)
+	_ = inst.mod.Close(context.Background())
+}
+
+// invoke runs moat_call with request in an instance, under ctx's deadline.
+func (p *Plugin) invoke(ctx context.Context, inst *instance, request []byte) ([]byte, error) {
+	inst.staged = nil
+	s := inst.stack[:]
+	s[0] = uint64(len(request))
+	if err := inst.alloc.CallWithStack(ctx, s); err != nil {
+		return nil, p.classify(ctx, inst, err, abi.ExportAlloc)
+	}
+	ptr := uint32(s[0])
+	if ptr == 0 {
+		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned 0: the plugin could not allocate room for the request", len(request))
+	}
+	if !inst.mem.Write(ptr, request) {
+		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned %d, which is outside the plugin's memory", len(request), ptr)
+	}
+	s[0], s[1] = uint64(ptr), uint64(len(request))
+	if err := inst.call.CallWithStack(ctx, s); err != nil {
+		return nil, p.classify(ctx, inst, err, abi.ExportCall)
+	}
+	return p.result(inst, s[0], abi.ExportCall)
+}
+
+// result copies a packed result out of the instance's memory, checking it
+// lies inside memory and under the output cap.
+func (p *Plugin) result(inst *instance, packed uint64, export string) ([]byte, error) {
+	ptr, size := abi.Unpack(packed)
+	if uint64(size) > p.limits.Output {
+		return nil, fault(p.name, ErrBadOutput, nil, "%s returned %s, more than its output cap of %s (limits.output)", export, FormatSize(uint64(size)), FormatSize(p.limits.Output))
+	}
+	view, ok := inst.mem.Read(ptr, size)
+	if !ok {
+		return nil, fault(p.name, ErrBadOutput, nil, "%s returned %d bytes at %d, outside the plugin's %s of memory", export, size, ptr, FormatSize(uint64(inst.mem.Size())))
+	}
+	out := make([]byte, len(view))
+	copy(out, view)
+	return out, nil
+}
+
+// describeInstance runs moat_describe.
+func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, error) {
+	s := inst.stack[:]
+	if err := inst.describe.CallWithStack(ctx, s); err != nil {
+		return nil, p.classify(ctx, inst, err, abi.ExportDescribe)
+	}
+	return p.result(inst, s[0], abi.ExportDescribe)
+}
+
+// abiVersion runs moat_abi_version.
+func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error) {
+	s := inst.stack[:]
+	fn := inst.mod.ExportedFunction(abi.ExportABIVersion)
+	if err := fn.CallWithStack(ctx, s); err != nil {
+		return 0, p.classify(ctx, inst, err, abi.ExportABIVersion)
+	}
+	return uint32(s[0]), nil
+}
+
+// classify turns an error from wazero into a Fault of the right kind.
+func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export string) *Fault {
+	if exit, ok := errorsAs[*sys.ExitError](err); ok {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+		case sys.ExitCodeContextCanceled:
+			return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
+		}
+		if p.atCeiling(inst) {
+			return p.outOfMemory(err, export)
+		}
+		return fault(p.name, ErrExit, err, "%s exited with code %d", what(export), exit.ExitCode())
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+	}
+	if p.atCeiling(inst) {
+		return p.outOfMemory(err, export)
+	}
+	msg := err.Error()
+	first := msg
+	if i := indexNewline(msg); i >= 0 {
+		first = msg[:i]
+	}
+	if frame := firstFrame(msg); frame != "" {
+		return fault(p.name, ErrTrap, err, "%s trapped: %s (at %s)", what(export), first, frame)
+	}
+	return fault(p.name, ErrTrap, err, "%s trapped: %s", what(export), first)
+}
+
+func (p *Plugin) outOfMemory(err error, export string) *Fault {
+	return fault(p.name, ErrOutOfMemory, err, "%s ran out of memory at its ceiling of %s (limits.memory)", what(export), FormatSize(p.limits.Memory))
+}
+
+// atCeiling reports whether the instance's memory cannot grow by another
+// page: a trap or exit then is most likely a failed allocation.
+func (p *Plugin) atCeiling(inst *instance) bool {
+	if inst == nil || inst.mem == nil {
+		return false
+	}
+	return uint64(inst.mem.Size())+pageSize > p.limits.Memory
+}
+
+func what(export string) string {
+	switch export {
+	case abi.ExportCall, abi.ExportAlloc:
+		return "call"
+	}
+	return export
+}
+
+func indexNewline(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+

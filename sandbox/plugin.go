@@ -1,0 +1,182 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/moat-mcp/moat/abi"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// Spec is what Load needs to know of a plugin.
+type Spec struct {
+	// Name identifies the plugin in errors and logs, and is its WASI args[0].
+	Name string
+	// Wasm is the module's binary.
+	Wasm []byte
+	// Limits bound the plugin; zero fields take DefaultLimits.
+	Limits Limits
+	// Host receives the plugin's logs and output. Nil discards them.
+	Host Host
+}
+
+// Plugin is a loaded, validated module with its pool of instances. It is
+// safe for concurrent use.
+type Plugin struct {
+	name        string
+	limits      Limits
+	host        Host
+	rt          wazero.Runtime
+	compiled    wazero.CompiledModule
+	modConfig   wazero.ModuleConfig
+	imports     []Import
+	description []byte
+	compileTime time.Duration
+	size        int
+
+	pool     *pool
+	byModule sync.Map // api.Module -> *instance
+}
+
+// Load compiles (or finds in the cache) and validates a module, makes its
+// first instance (running _initialize), checks moat_abi_version and reads
+// moat_describe, each under the plugin's deadline. The description is
+// returned as the plugin wrote it; checking its content is the caller's
+// job. Errors are *LoadError or *Fault and name the plugin.
+func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
+	limits := spec.Limits.withDefaults()
+	if err := limits.validate(); err != nil {
+		return nil, &LoadError{Plugin: spec.Name, Problem: err.Error()}
+	}
+	host := spec.Host
+	if host == nil {
+		host = discardHost{}
+	}
+	p := &Plugin{name: spec.Name, limits: limits, host: host, size: len(spec.Wasm), pool: newPool(limits.Instances)}
+	p.rt = e.newRuntime(ctx, limits)
+	ok := false
+	defer func() {
+		if !ok {
+			_ = p.rt.Close(context.Background())
+		}
+	}()
+
+	start := time.Now()
+	compiled, err := p.rt.CompileModule(ctx, spec.Wasm)
+	if err != nil {
+		return nil, &LoadError{Plugin: spec.Name, Problem: "is not a WebAssembly module wazero can compile", Err: err,
+			Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
+	}
+	p.compileTime = since(start)
+	p.compiled = compiled
+	if p.imports, err = validate(spec.Name, compiled); err != nil {
+		return nil, err
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		return nil, fmt.Errorf("plugin %q: instantiating WASI: %w", spec.Name, err)
+	}
+	if _, err := p.hostModule(p.rt).Instantiate(ctx); err != nil {
+		return nil, fmt.Errorf("plugin %q: instantiating the moat host module: %w", spec.Name, err)
+	}
+	if _, err := envModule(p.rt).Instantiate(ctx); err != nil {
+		return nil, fmt.Errorf("plugin %q: instantiating env.abort: %w", spec.Name, err)
+	}
+	// WASI as the ABI says: args [name], no environment, real clocks,
+	// cryptographic randomness, no file system. _initialize is the only
+	// start function; _start was refused by validate.
+	p.modConfig = wazero.NewModuleConfig().
+		WithName("").
+		WithArgs(spec.Name).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader).
+		WithStartFunctions(abi.ExportInitialize)
+
+	inst, err := p.newInstance(ctx)
+	if err != nil {
+		return nil, loadFault(err, "_initialize")
+	}
+	p.pool.live = 1
+	callCtx, cancel := context.WithTimeout(ctx, limits.Timeout)
+	defer cancel()
+	version, err := p.abiVersion(callCtx, inst)
+	if err != nil {
+		p.closeInstance(inst)
+		return nil, loadFault(err, abi.ExportABIVersion)
+	}
+	if version != abi.Version {
+		p.closeInstance(inst)
+		return nil, &LoadError{Plugin: spec.Name, Problem: fmt.Sprintf("moat_abi_version() returned %d, and this host speaks ABI version %d", version, abi.Version),
+			Fix: "rebuild the plugin against an SDK for ABI v1 (see docs/ABI.md)"}
+	}
+	if p.description, err = p.describeInstance(callCtx, inst); err != nil {
+		p.closeInstance(inst)
+		return nil, loadFault(err, abi.ExportDescribe)
+	}
+	p.pool.idle = append(p.pool.idle, inst)
+	ok = true
+	return p, nil
+}
+
+// loadFault wraps a fault met at load in a LoadError that says what to do.
+func loadFault(err error, step string) error {
+	var f *Fault
+	if !errors.As(err, &f) {
+		return err
+	}
+	fix := "fix the plugin so that " + step + " returns promptly and cleanly"
+	if errors.Is(err, ErrOutOfMemory) {
+		fix = "raise limits.memory for this plugin or make it need less"
+	}
+	return &LoadError{Plugin: f.Plugin, Problem: "failed at load: " + f.Detail, Fix: fix, Err: f.Kind}
+}
+
+// Name is the plugin's name.
+func (p *Plugin) Name() string { return p.name }
+
+// Description is what moat_describe returned at load, unparsed.
+func (p *Plugin) Description() []byte { return p.description }
+
+// Imports lists the functions the module imports.
+func (p *Plugin) Imports() []Import { return p.imports }
+
+// Limits are the limits the plugin runs under, defaults filled in.
+func (p *Plugin) Limits() Limits { return p.limits }
+
+// CompileTime is how long compiling took at load; near zero when the code
+// came from the cache.
+func (p *Plugin) CompileTime() time.Duration { return p.compileTime }
+
+// Size is the module's size in bytes.
+func (p *Plugin) Size() int { return p.size }
+
+// Call runs one moat_call with request, an ABI request JSON, in a free
+// instance, and returns the plugin's response bytes. A failure is a *Fault;
+// the instance it happened in is retired.
+func (p *Plugin) Call(ctx context.Context, request []byte) ([]byte, error) {
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
+	out, err := p.invoke(ctx, inst, request)
+	cancel()
+	p.release(inst, err == nil)
+	return out, err
+}
+
+// Close unloads the plugin: calls still running are stopped, and later
+// calls fail with ErrClosed.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.pool.mu.Lock()
+	p.pool.closed = true
+	p.pool.idle = nil
+	p.pool.mu.Unlock()
+	return p.rt.Close(ctx)
+}
