@@ -20,4 +20,4 @@ type Host interface {
 type discardHost struct{}
 
 func (discardHost) Log(context.Context, string, abi.LogLevel, string) {}
-func (discardHost) Output(string, string, string)                   {}
+func (discardHost) Output(string, string, string)                     {}

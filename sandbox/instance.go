@@ -182,4 +182,3 @@ func indexNewline(s string) int {
 	}
 	return -1
 }
-
