@@ -1,0 +1,114 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moat-mcp/moat/host/config"
+)
+
+func TestDefaultHasEveryDefault(t *testing.T) {
+	c, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if c.Listen != "" || c.PluginsDir != filepath.Join(wd, "plugins") || time.Duration(c.ShutdownTimeout) != 15*time.Second ||
+		c.Log.Level != "info" || c.Log.Format != "text" {
+		t.Fatalf("default = %+v", c)
+	}
+	l := c.PluginLimits("anything")
+	if l.Timeout != 10*time.Second || l.Memory != 64<<20 || l.Output != 1<<20 || l.Instances != 4 || l.QueueTimeout != time.Second {
+		t.Fatalf("default limits = %+v", l)
+	}
+	if c.PluginPrefix("time") != "time_" {
+		t.Fatalf("default prefix = %q", c.PluginPrefix("time"))
+	}
+}
+
+func TestPluginSettingsOverrideDefaults(t *testing.T) {
+	c, err := config.Parse([]byte(`
+limits: {timeout: 5s, instances: 2}
+plugins:
+  time:
+    prefix: ""
+    limits: {memory: 16MiB, queue_timeout: 250ms}
+  fetch:
+    path: ../wasm/fetch.wasm
+`), "test", "/etc/moat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.PluginLimits("time")
+	if l.Timeout != 5*time.Second || l.Instances != 2 || l.Memory != 16<<20 || l.QueueTimeout != 250*time.Millisecond || l.Output != 1<<20 {
+		t.Fatalf("time limits = %+v", l)
+	}
+	if c.PluginPrefix("time") != "" || c.PluginPrefix("fetch") != "fetch_" {
+		t.Fatalf("prefixes %q %q", c.PluginPrefix("time"), c.PluginPrefix("fetch"))
+	}
+	if got := c.PluginPath("fetch"); got != "/etc/wasm/fetch.wasm" {
+		t.Fatalf("relative path resolved to %s, want it relative to the config's folder", got)
+	}
+}
+
+func TestBadConfigsNameTheKeyAndTheFix(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		says       []string
+	}{
+		{"unknown top-level key", "listn: 127.0.0.1:8080", []string{"line 1", `unknown key "listn"`, "listen"}},
+		{"unknown nested key", "plugins:\n  time:\n    limits: {memroy: 1MiB}", []string{"line 3", `unknown key "memroy" in plugins.time.limits`, "memory"}},
+		{"bad size", "limits: {memory: 64XB}", []string{"limits.memory", `"64XB" is not a size`, "64MiB"}},
+		{"bad duration", "shutdown_timeout: 15", []string{"shutdown_timeout", `"15" is not a duration`, "10s"}},
+		{"bad number", "limits: {instances: four}", []string{"limits.instances", `"four" is not a whole number`}},
+		{"tiny memory", "plugins: {x: {limits: {memory: 1KiB}}}", []string{"plugins.x.limits.memory", "64KiB"}},
+		{"bad listen", "listen: 8080", []string{"listen", "host:port"}},
+		{"bad level", "log: {level: loud}", []string{"log.level", "debug"}},
+		{"bad format", "log: {format: xml}", []string{"log.format", "json"}},
+		{"bad plugin name", "plugins: {'a b': {}}", []string{"plugins.a b", "letters, digits"}},
+		{"not a mapping", "log: [1, 2]", []string{"log must be a mapping"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(c.yaml), "moat.yaml", "/tmp")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, s := range c.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%q does not say %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckRefusesMissingFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "moat.yaml")
+	os.WriteFile(file, []byte("plugins:\n  weather:\n    path: weather.wasm\n"), 0o600)
+	c, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Check()
+	if err == nil || !strings.Contains(err.Error(), "plugins.weather") || !strings.Contains(err.Error(), "weather.wasm") {
+		t.Fatalf("missing plugin file: %v", err)
+	}
+
+	c, _ = config.Parse([]byte(""), "test", dir)
+	if err := c.Check(); err != nil {
+		t.Fatalf("a defaulted plugins_dir that does not exist is not an error: %v", err)
+	}
+	c.SetPluginsDir(filepath.Join(dir, "nope"))
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "plugins_dir") {
+		t.Fatalf("a chosen plugins_dir that does not exist: %v", err)
+	}
+
+	if _, err := config.Load(filepath.Join(dir, "absent.yaml")); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Fatalf("absent config file: %v", err)
+	}
+}

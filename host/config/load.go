@@ -1,0 +1,299 @@
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultYAML is the configuration moat runs with when given no file.
+func DefaultYAML() []byte { return defaultYAML }
+
+// Default returns the built-in configuration, with relative paths taken
+// from the working directory.
+func Default() (*Config, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	return Parse(defaultYAML, "built-in default", wd)
+}
+
+// Load reads and checks the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w; pass an existing file to --config, or leave --config out to run with the built-in default", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path, filepath.Dir(abs))
+}
+
+// Parse reads a configuration document. source names it in errors; dir is
+// what relative paths are relative to. The result has its defaults filled
+// in but files are not yet checked: call Check once flags are applied.
+func Parse(data []byte, source, dir string) (*Config, error) {
+	c := &Config{dir: dir}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	if len(doc.Content) > 0 {
+		if err := decode(doc.Content[0], reflect.ValueOf(c).Elem(), ""); err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+	}
+	c.pluginsDirSet = c.PluginsDir != ""
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return c, nil
+}
+
+// decode sets v from n, refusing keys v has no field for. Errors name the
+// line and the key path.
+func decode(n *yaml.Node, v reflect.Value, path string) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Tag == "!!null" {
+		return nil
+	}
+	switch {
+	case v.Kind() == reflect.Struct && !implementsUnmarshaler(v):
+		if n.Kind != yaml.MappingNode {
+			return fmt.Errorf("line %d: %s must be a mapping of keys to values", n.Line, orTop(path))
+		}
+		fields := map[string]reflect.Value{}
+		var known []string
+		t := v.Type()
+		for i := range t.NumField() {
+			tag := t.Field(i).Tag.Get("yaml")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			fields[tag] = v.Field(i)
+			known = append(known, tag)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			field, ok := fields[key.Value]
+			if !ok {
+				return fmt.Errorf("line %d: unknown key %q%s; the keys here are %s", key.Line, key.Value, in(path), strings.Join(known, ", "))
+			}
+			if err := decode(val, field, join(path, key.Value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case v.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return fmt.Errorf("line %d: %s must be a mapping of names to settings", n.Line, orTop(path))
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := decode(val, elem, join(path, key.Value)); err != nil {
+				return err
+			}
+			v.SetMapIndex(reflect.ValueOf(key.Value), elem)
+		}
+		return nil
+	case v.Kind() == reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		if err := decode(n, elem.Elem(), path); err != nil {
+			return err
+		}
+		v.Set(elem)
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: %s must be a single value", n.Line, orTop(path))
+	}
+	if err := n.Decode(v.Addr().Interface()); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("line %d: %s: %q is not a %s", n.Line, path, n.Value, kindName(v.Kind()))
+		}
+		return fmt.Errorf("line %d: %s: %v", n.Line, path, err)
+	}
+	return nil
+}
+
+func implementsUnmarshaler(v reflect.Value) bool {
+	_, ok := v.Addr().Interface().(yaml.Unmarshaler)
+	return ok
+}
+
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int64, reflect.Uint64:
+		return "whole number"
+	case reflect.Bool:
+		return "boolean (true or false)"
+	}
+	return k.String()
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func in(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " in " + path
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the document"
+	}
+	return path
+}
+
+func (c *Config) applyDefaults() {
+	if c.PluginsDir == "" {
+		c.PluginsDir = DefaultPluginsDir
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+	c.PluginsDir = c.resolve(c.PluginsDir)
+	if c.CacheDir != "" {
+		c.CacheDir = c.resolve(c.CacheDir)
+	}
+	for name, p := range c.Plugins {
+		if p.Path != "" {
+			p.Path = c.resolve(p.Path)
+			c.Plugins[name] = p
+		}
+	}
+}
+
+// resolve expands ~ and makes a relative path relative to the config's
+// directory.
+func (c *Config) resolve(path string) string {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok || path == "~" {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, rest)
+		}
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(c.dir, path)
+	}
+	return filepath.Clean(path)
+}
+
+// namePattern is what a plugin name and a prefix may hold: MCP tool names
+// allow letters, digits, '_', '-' and '.'.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]*$`)
+
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+func (c *Config) validate() error {
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return fmt.Errorf("listen: %q is not host:port; write for example 127.0.0.1:8080, or leave listen out to serve stdio", c.Listen)
+		}
+	}
+	if !slices.Contains(logLevels, c.Log.Level) {
+		return fmt.Errorf("log.level: %q is not a level; use one of %s", c.Log.Level, strings.Join(logLevels, ", "))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return fmt.Errorf("log.format: %q is not a format; use text or json", c.Log.Format)
+	}
+	if err := c.Limits.validate("limits"); err != nil {
+		return err
+	}
+	for name, p := range c.Plugins {
+		key := "plugins." + name
+		if name == "" || !namePattern.MatchString(name) {
+			return fmt.Errorf("%s: a plugin name may hold only letters, digits, '_', '-' and '.'; rename it", key)
+		}
+		if p.Prefix != nil && !namePattern.MatchString(*p.Prefix) {
+			return fmt.Errorf("%s.prefix: %q may hold only letters, digits, '_', '-' and '.'", key, *p.Prefix)
+		}
+		if err := p.Limits.validate(key + ".limits"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l Limits) validate(key string) error {
+	if l.Memory != 0 && l.Memory < 64<<10 {
+		return fmt.Errorf("%s.memory: %v is less than one 64KiB page; set at least 64KiB", key, l.Memory)
+	}
+	if l.Memory > 4<<30 {
+		return fmt.Errorf("%s.memory: %v is more than the 4GiB a wasm32 plugin can address; set 4GiB or less", key, l.Memory)
+	}
+	if l.Instances < 0 {
+		return fmt.Errorf("%s.instances: %d is negative; set 1 or more", key, l.Instances)
+	}
+	return nil
+}
+
+// Check verifies what the file system must hold: each configured plugin's
+// file, and plugins_dir when it was chosen rather than defaulted. Call it
+// after flags have overridden the file.
+func (c *Config) Check() error {
+	if c.pluginsDirSet {
+		info, err := os.Stat(c.PluginsDir)
+		if err != nil {
+			return fmt.Errorf("plugins_dir: %w; create the folder or point plugins_dir (or --plugins) at one that exists", err)
+		}
+		if !info.IsDir() {
+			return fmt.Errorf("plugins_dir: %s is not a folder; point plugins_dir (or --plugins) at the folder that holds the .wasm files", c.PluginsDir)
+		}
+	}
+	for name, p := range c.Plugins {
+		path := p.Path
+		hint := "fix plugins." + name + ".path (relative paths are relative to the config file)"
+		if path == "" {
+			path = filepath.Join(c.PluginsDir, name+".wasm")
+			hint = "put " + name + ".wasm in plugins_dir or set plugins." + name + ".path"
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("plugins.%s: %w; %s", name, err, hint)
+		}
+	}
+	return nil
+}
+
+// PluginPath is the module file of the named plugin.
+func (c *Config) PluginPath(name string) string {
+	if p := c.Plugins[name].Path; p != "" {
+		return p
+	}
+	return filepath.Join(c.PluginsDir, name+".wasm")
+}
