@@ -1,0 +1,25 @@
+;; badversion: a plugin, valid in every other way, whose moat_abi_version
+;; returns 2. The host must refuse it at load.
+;; Hand-written; compile with `wat2wasm --debug-names badversion.wat`.
+(module
+  (memory (export "memory") 2)
+
+  (data (i32.const 1024) "{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}")  ;; 41
+  (data (i32.const 2048)
+    "{\"name\":\"badversion\",\"version\":\"1.0.0\",\"tools\":["
+    "{\"name\":\"ok\",\"description\":\"Returns the text ok.\",\"inputSchema\":{\"type\":\"object\"}}]}") ;; 132 bytes
+
+  ;; the one thing wrong with this plugin: ABI v1 requires 1
+  (func (export "moat_abi_version") (result i32) (i32.const 2))
+
+  ;; a fixed buffer: one page at 65536, or 0 if the request does not fit
+  (func (export "moat_alloc") (param $len i32) (result i32)
+    (select (i32.const 65536) (i32.const 0) (i32.le_u (local.get $len) (i32.const 65536))))
+
+  (func (export "moat_describe") (result i64)
+    (i64.or (i64.shl (i64.const 2048) (i64.const 32)) (i64.const 132)))
+
+  ;; every tool answers ok
+  (func (export "moat_call") (param $ptr i32) (param $len i32) (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 41)))
+)
