@@ -1,0 +1,286 @@
+// Command moat serves MCP tools from sandboxed WebAssembly plugins.
+//
+//	moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
+//	moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
+//	moat inspect [--config FILE] [--json] FILE.wasm
+//	moat version
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/moat-mcp/moat/host"
+	"github.com/moat-mcp/moat/host/config"
+)
+
+const usage = `moat serves MCP tools from sandboxed WebAssembly plugins.
+
+Usage:
+  moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
+  moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
+  moat inspect [--config FILE] [--json] FILE.wasm
+  moat version
+
+Run 'moat COMMAND -h' for a command's flags. Without --config, moat uses its
+built-in configuration (see docs/CONFIG.md).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stderr)
+	case "call":
+		err = call(args[1:], stdout, stderr)
+	case "inspect":
+		err = inspect(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "moat %s (%s)\n", host.Version, host.GoVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "moat: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, host.ErrToolFailed):
+		return 1
+	}
+	fmt.Fprintf(stderr, "moat: %v\n", err)
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+// common holds the flags every command that loads plugins shares.
+type common struct {
+	config  string
+	plugins string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "configuration `FILE` (YAML); default: the built-in configuration")
+	fs.StringVar(&c.plugins, "plugins", "", "serve every *.wasm in `DIR` (overrides plugins_dir)")
+}
+
+func (c *common) load() (*config.Config, error) {
+	var cfg *config.Config
+	var err error
+	if c.config != "" {
+		cfg, err = config.Load(c.config)
+	} else {
+		cfg, err = config.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.plugins != "" {
+		dir := c.plugins
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		cfg.SetPluginsDir(dir)
+	}
+	return cfg, nil
+}
+
+func newFlagSet(name string, stderr io.Writer, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: moat %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr, "serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]")
+	var c common
+	c.register(fs)
+	listen := fs.String("listen", "", "serve streamable HTTP at /mcp on `ADDR` (host:port), overriding listen")
+	stdio := fs.Bool("stdio", false, "serve stdio even if the configuration sets listen")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if *stdio && *listen != "" {
+		fmt.Fprintln(stderr, "moat serve: --stdio and --listen exclude each other; pick one")
+		return errUsage
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *stdio {
+		cfg.Listen = ""
+	}
+	log := host.NewLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return host.Serve(ctx, cfg, host.ServeOptions{Log: log})
+}
+
+func call(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("call", stderr, "call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]")
+	var c common
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 || fs.NArg() > 3 {
+		fs.Usage()
+		return errUsage
+	}
+	argJSON := []byte("{}")
+	if fs.NArg() == 3 {
+		argJSON = []byte(fs.Arg(2))
+		if !json.Valid(argJSON) {
+			return fmt.Errorf("JSON_ARGS %q is not valid JSON; quote it for the shell, e.g. '{\"timezone\": \"Europe/Paris\"}'", fs.Arg(2))
+		}
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	log := host.NewLogger(cfg.Log, stderr)
+	out, err := host.Call(context.Background(), cfg, fs.Arg(0), fs.Arg(1), argJSON, log)
+	if out != nil {
+		printJSON(stdout, out)
+	}
+	return err
+}
+
+func inspect(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("inspect", stderr, "inspect [--config FILE] [--json] FILE.wasm")
+	var c common
+	c.register(fs)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	in, err := host.Inspect(context.Background(), cfg, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out, _ := json.MarshalIndent(in, "", "  ")
+		fmt.Fprintln(stdout, string(out))
+		return nil
+	}
+	printInspection(stdout, in)
+	return nil
+}
+
+func printInspection(w io.Writer, in *host.Inspection) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "plugin\t%s (%s)\n", in.Plugin, in.Path)
+	fmt.Fprintf(tw, "describes itself as\t%s %s\n", in.Name, in.Version)
+	if in.Description != "" {
+		fmt.Fprintf(tw, "description\t%s\n", in.Description)
+	}
+	fmt.Fprintf(tw, "ABI version\t%d\n", in.ABIVersion)
+	fmt.Fprintf(tw, "size\t%d bytes\n", in.SizeBytes)
+	fmt.Fprintf(tw, "compile time\t%v (near zero when cached)\n", in.CompileTime)
+	caps := "none"
+	if len(in.Capabilities) > 0 {
+		caps = strings.Join(in.Capabilities, ", ")
+	}
+	fmt.Fprintf(tw, "could ever use\t%s\n", caps)
+	req, _ := json.Marshal(in.Requested)
+	fmt.Fprintf(tw, "requests\t%s\n", req)
+	tw.Flush()
+	fmt.Fprintln(w, "\nimports:")
+	for _, imp := range in.Imports {
+		note := ""
+		if imp.Capability != "" {
+			note = "  (capability " + imp.Capability + ")"
+		}
+		fmt.Fprintf(w, "  %s.%s%s\n", imp.Module, imp.Name, note)
+	}
+	fmt.Fprintln(w, "\ntools:")
+	for _, t := range in.Tools {
+		fmt.Fprintf(w, "  %s — %s\n", t.Name, firstLine(t.Description))
+		fmt.Fprintf(w, "    input:  %s\n", compact(t.InputSchema))
+		if len(t.OutputSchema) > 0 {
+			fmt.Fprintf(w, "    output: %s\n", compact(t.OutputSchema))
+		}
+		if t.Annotations != nil {
+			a, _ := json.Marshal(t.Annotations)
+			fmt.Fprintf(w, "    annotations: %s\n", a)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+func printJSON(w io.Writer, raw []byte) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		fmt.Fprintln(w, string(raw))
+		return
+	}
+	out, _ := json.MarshalIndent(v, "", "  ")
+	fmt.Fprintln(w, string(out))
+}

@@ -1,0 +1,184 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// A faulting plugin ends its call with a tool error that names it, a plugin
+// that cannot load is skipped, and the rest serve on.
+func TestFaultsAndBadPluginsStayLocal(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "time.wasm"))
+	watPlugin(t, "faulty", dir, "faulty")
+	watPlugin(t, "unknown_import", dir, "evil")
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins:\n  faulty:\n    limits: {timeout: 300ms}\n")
+
+	srv := startHTTP(t, "--config", config, "--plugins", dir)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+
+	tools, err := s.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range tools.Tools {
+		if strings.HasPrefix(tool.Name, "evil") {
+			t.Fatalf("the plugin with an unknown import serves %s", tool.Name)
+		}
+	}
+	if !strings.Contains(srv.log.String(), "evil.steal") {
+		t.Fatalf("the refused plugin's reason is not logged:\n%s", srv.log)
+	}
+
+	res := callTool(t, s, "faulty_loop", map[string]any{})
+	if !res.IsError || !strings.Contains(text(res), `plugin "faulty": call exceeded its 300ms deadline`) {
+		t.Fatalf("infinite loop: isError=%v %q", res.IsError, text(res))
+	}
+	res = callTool(t, s, "faulty_badjson", map[string]any{})
+	if !res.IsError || !strings.Contains(text(res), "not valid JSON") {
+		t.Fatalf("invalid JSON result: isError=%v %q", res.IsError, text(res))
+	}
+	if res := callTool(t, s, "faulty_ok", map[string]any{}); res.IsError || text(res) != "ok" {
+		t.Fatalf("healthy tool of the faulting plugin: %q", text(res))
+	}
+	if res := callTool(t, s, "time_get_current_time", map[string]any{"timezone": "UTC"}); res.IsError {
+		t.Fatalf("other plugin: %q", text(res))
+	}
+}
+
+// SIGTERM lets the call in flight finish, refuses new work, and exits 0.
+func TestSIGTERMDrainsInFlightCalls(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(filepath.Dir(moatBin), "slow.wasm"), filepath.Join(dir, "slow.wasm"))
+	srv := startHTTP(t, "--plugins", dir)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+
+	result := make(chan *mcp.CallToolResult, 1)
+	errs := make(chan error, 1)
+	go func() {
+		res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "slow_sleep", Arguments: map[string]any{"ms": 1500}})
+		if err != nil {
+			errs <- err
+			return
+		}
+		result <- res
+	}()
+	time.Sleep(500 * time.Millisecond) // the call is now sleeping in the plugin
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-result:
+		if res.IsError || text(res) != "slept 1500ms" {
+			t.Fatalf("in-flight call: isError=%v %q", res.IsError, text(res))
+		}
+	case err := <-errs:
+		t.Fatalf("the in-flight call was lost: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the in-flight call never returned")
+	}
+	select {
+	case err := <-srv.done:
+		srv.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("moat exited with %v after SIGTERM; want 0", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("moat did not exit after SIGTERM")
+	}
+	if _, err := mcp.NewClient(&mcp.Implementation{Name: "late"}, nil).Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: srv.url}, nil); err == nil {
+		t.Fatal("a new client connected after shutdown")
+	}
+}
+
+func TestCallCommand(t *testing.T) {
+	needBuild(t)
+	cases := []struct {
+		name   string
+		args   []string
+		exit   int
+		stdout string
+		stderr string
+	}{
+		{"by plugin name", []string{"call", "--plugins", pluginsDir, "time", "get_current_time", `{"timezone":"Europe/Paris"}`}, 0, `"timezone": "Europe/Paris"`, ""},
+		{"by file", []string{"call", filepath.Join(pluginsDir, "time.wasm"), "convert_time", `{"source_timezone":"UTC","time":"08:00","target_timezone":"UTC"}`}, 0, `"time_difference": "+0.0h"`, ""},
+		{"tool error", []string{"call", "--plugins", pluginsDir, "time", "get_current_time", `{"timezone":"Nowhere/Land"}`}, 1, `"isError": true`, ""},
+		{"bad arguments", []string{"call", "--plugins", pluginsDir, "time", "get_current_time", `{}`}, 1, "missing property 'timezone'", ""},
+		{"unknown tool", []string{"call", "--plugins", pluginsDir, "time", "get_time"}, 1, "", `has no tool "get_time"`},
+		{"unknown plugin", []string{"call", "--plugins", pluginsDir, "weather", "forecast"}, 1, "", `"weather" is neither a .wasm file nor a plugin`},
+		{"bad JSON", []string{"call", "--plugins", pluginsDir, "time", "get_current_time", `{timezone}`}, 1, "", "not valid JSON"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := runMoat(t, c.args...)
+			if code != c.exit || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
+				t.Fatalf("moat %v: exit %d (want %d)\nstdout: %s\nstderr: %s", c.args, code, c.exit, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestInspectCommand(t *testing.T) {
+	needBuild(t)
+	stdout, stderr, code := runMoat(t, "inspect", filepath.Join(pluginsDir, "time.wasm"))
+	for _, want := range []string{"ABI version          1", "get_current_time", "convert_time", "wasi_snapshot_preview1.clock_time_get", "could ever use       none", "compile time"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+func TestBadConfigIsRefusedAtStart(t *testing.T) {
+	needBuild(t)
+	config := filepath.Join(t.TempDir(), "moat.yaml")
+	writeFile(t, config, "listen: 127.0.0.1:0\nlimits:\n  memory: lots\n")
+	_, stderr, code := runMoat(t, "serve", "--config", config)
+	if code != 1 || !strings.Contains(stderr, "limits.memory") || !strings.Contains(stderr, "64MiB") {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+}
+
+func runMoat(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(moatBin, args...)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t))
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(b))
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

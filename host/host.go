@@ -1,0 +1,171 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/moat-mcp/moat/host/server"
+	"github.com/moat-mcp/moat/sandbox"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Version is moat's version, set at build time with
+// -ldflags "-X github.com/moat-mcp/moat/host.Version=...".
+var Version = "0.1.0-dev"
+
+// NewLogger returns the host's logger, writing to w (stderr: stdout belongs
+// to the stdio transport).
+func NewLogger(cfg config.Log, w io.Writer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "moat",
+		Level:      hclog.LevelFromString(cfg.Level),
+		Output:     w,
+		JSONFormat: cfg.Format == "json",
+	})
+}
+
+// ServeOptions are what Serve needs beyond the configuration.
+type ServeOptions struct {
+	Log hclog.Logger
+	// Ready, if set, receives the HTTP address once moat listens (so tests
+	// and supervisors may use port 0).
+	Ready func(addr net.Addr)
+	// Stdio is the transport when cfg.Listen is empty; nil means the
+	// process's stdin and stdout.
+	Stdio mcp.Transport
+}
+
+// Serve loads the configured plugins and serves their tools until ctx ends
+// (SIGINT or SIGTERM in moat serve), then drains in-flight calls within
+// shutdown_timeout and returns nil. A plugin that fails to load is logged
+// and left out.
+func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
+	log := opts.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir})
+	if err != nil {
+		return err
+	}
+	defer engine.Close(context.Background())
+
+	start := time.Now()
+	reg, errs := plugin.Load(ctx, cfg, engine, plugin.NewHost(log))
+	defer reg.Close(context.Background())
+	for _, err := range errs {
+		log.Error("plugin not loaded", "error", err)
+	}
+	tools := 0
+	for _, p := range reg.Plugins() {
+		tools += len(p.Tools)
+		log.Info("plugin loaded", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools), "compile", p.Sandbox().CompileTime())
+	}
+	if len(reg.Plugins()) == 0 {
+		log.Warn("no plugins loaded; put .wasm files in plugins_dir or pass --plugins DIR", "plugins_dir", cfg.PluginsDir)
+	}
+	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
+
+	srv := server.New(reg, log, Version)
+	shutdown := time.Duration(cfg.ShutdownTimeout)
+	if cfg.Listen == "" {
+		t := opts.Stdio
+		if t == nil {
+			t = &mcp.StdioTransport{}
+		}
+		log.Info("serving MCP over stdio")
+		return srv.ServeStdio(ctx, t, shutdown)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w; choose a free address with listen or --listen", cfg.Listen, err)
+	}
+	log.Info("serving MCP over streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr())
+	}
+	return srv.ServeHTTP(ctx, ln, shutdown)
+}
+
+// ErrToolFailed is returned by Call when the tool answered with isError or
+// the plugin faulted; the result still holds what to show.
+var ErrToolFailed = errors.New("tool call failed")
+
+// Call loads one plugin, a .wasm file or a plugin named in cfg, and calls
+// its tool (by the plugin's own name, without prefix) with args. It returns
+// the result JSON; a tool error or fault returns a result holding the
+// message and ErrToolFailed.
+func Call(ctx context.Context, cfg *config.Config, pluginOrWasm, tool string, args []byte, log hclog.Logger) ([]byte, error) {
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir})
+	if err != nil {
+		return nil, err
+	}
+	defer engine.Close(context.Background())
+	p, err := loadForCLI(ctx, cfg, engine, pluginOrWasm, log)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Sandbox().Close(context.Background())
+	var t *plugin.Tool
+	for _, candidate := range p.Tools {
+		if candidate.Def.Name == tool {
+			t = candidate
+		}
+	}
+	if t == nil {
+		names := make([]string, len(p.Tools))
+		for i, c := range p.Tools {
+			names[i] = c.Def.Name
+		}
+		return nil, fmt.Errorf("plugin %q has no tool %q; its tools are %v", p.Name, tool, names)
+	}
+	out, err := t.Call(ctx, args, nil)
+	if err != nil {
+		var proto *plugin.ProtocolError
+		if errors.As(err, &proto) {
+			return nil, fmt.Errorf("plugin %q answered with protocol error %d: %s", p.Name, proto.Code, proto.Message)
+		}
+		msg, _ := json.Marshal(map[string]any{"content": []map[string]string{{"type": "text", "text": err.Error()}}, "isError": true})
+		return msg, ErrToolFailed
+	}
+	var res struct {
+		IsError bool `json:"isError"`
+	}
+	_ = json.Unmarshal(out, &res)
+	if res.IsError {
+		return out, ErrToolFailed
+	}
+	return out, nil
+}
+
+// loadForCLI loads a plugin given as a path to a .wasm file or as a name
+// the configuration knows.
+func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, arg string, log hclog.Logger) (*plugin.Plugin, error) {
+	name, path := arg, ""
+	if info, err := os.Stat(arg); err == nil && !info.IsDir() {
+		path = arg
+		name = pluginName(arg)
+	} else {
+		path = cfg.PluginPath(arg)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%q is neither a .wasm file nor a plugin in plugins_dir (%s); give a path or a plugin name", arg, cfg.PluginsDir)
+		}
+	}
+	return plugin.LoadOne(ctx, engine, name, path, cfg.PluginPrefix(name), cfg.PluginLimits(name), plugin.NewHost(log))
+}
+
+// GoVersion is the Go release moat was built with.
+func GoVersion() string { return runtime.Version() }

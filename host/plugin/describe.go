@@ -1,0 +1,71 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"github.com/moat-mcp/moat/abi"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// toolName is what MCP allows in a tool name (2025-11-25): 1 to 128
+// letters, digits, '_', '-' and '.'.
+var toolName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+// maxTools bounds how many tools one plugin may declare.
+const maxTools = 256
+
+// maxText bounds a tool's title or description.
+const maxText = 8 << 10
+
+// parseDescription checks what moat_describe returned and compiles the
+// tools' schemas. Its errors say which tool and what is wrong.
+func parseDescription(plugin, prefix string, raw []byte) (*abi.Description, []*Tool, error) {
+	var d abi.Description
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, nil, fmt.Errorf("moat_describe returned invalid JSON (%v); it must return the description object of docs/ABI.md", err)
+	}
+	if len(d.Tools) > maxTools {
+		return nil, nil, fmt.Errorf("describes %d tools, more than moat allows (%d); split it into plugins with one responsibility each", len(d.Tools), maxTools)
+	}
+	seen := map[string]bool{}
+	tools := make([]*Tool, 0, len(d.Tools))
+	for i, def := range d.Tools {
+		where := fmt.Sprintf("tool %q", def.Name)
+		if def.Name == "" {
+			where = fmt.Sprintf("tool #%d", i+1)
+		}
+		full := prefix + def.Name
+		switch {
+		case !toolName.MatchString(def.Name):
+			return nil, nil, fmt.Errorf("%s: a tool name must be 1 to 128 letters, digits, '_', '-' or '.'", where)
+		case !toolName.MatchString(full):
+			return nil, nil, fmt.Errorf("%s: with its prefix the name %q is longer than 128 characters; set a shorter prefix", where, full)
+		case seen[def.Name]:
+			return nil, nil, fmt.Errorf("%s is described twice; tool names must be unique", where)
+		case len(def.Description) > maxText || len(def.Title) > maxText:
+			return nil, nil, fmt.Errorf("%s: its title or description is longer than %d bytes", where, maxText)
+		}
+		seen[def.Name] = true
+		if len(def.InputSchema) == 0 {
+			return nil, nil, fmt.Errorf(`%s has no inputSchema; declare one, {"type": "object"} for a tool without arguments`, where)
+		}
+		input, err := compileSchema(def.InputSchema, schemaID(plugin, def.Name, "input"), true)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: inputSchema %v", where, err)
+		}
+		var output *jsonschema.Schema
+		if len(def.OutputSchema) > 0 {
+			if output, err = compileSchema(def.OutputSchema, schemaID(plugin, def.Name, "output"), true); err != nil {
+				return nil, nil, fmt.Errorf("%s: outputSchema %v", where, err)
+			}
+		}
+		tools = append(tools, &Tool{Name: full, Def: def, input: input, output: output})
+	}
+	return &d, tools, nil
+}
+
+func schemaID(plugin, tool, which string) string {
+	return fmt.Sprintf("moat://plugins/%s/tools/%s/%s", plugin, tool, which)
+}

@@ -1,0 +1,144 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/sandbox"
+)
+
+// Plugin is a loaded plugin with its tools.
+type Plugin struct {
+	Name        string
+	Path        string
+	Prefix      string
+	Description *abi.Description
+	Tools       []*Tool
+
+	sandbox *sandbox.Plugin
+}
+
+// Sandbox is the plugin's sandboxed module, for its stats and imports.
+func (p *Plugin) Sandbox() *sandbox.Plugin { return p.sandbox }
+
+// Registry holds the loaded plugins and the tools clients see.
+type Registry struct {
+	plugins []*Plugin
+	tools   map[string]*Tool
+}
+
+// Names lists the plugins configured: every *.wasm in plugins_dir and
+// every entry under plugins, each once, sorted.
+func Names(cfg *config.Config) ([]string, error) {
+	set := map[string]bool{}
+	entries, err := os.ReadDir(cfg.PluginsDir)
+	if err != nil && !(os.IsNotExist(err) && !cfg.PluginsDirExplicit()) {
+		return nil, fmt.Errorf("plugins_dir: %w", err)
+	}
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".wasm"); ok && !e.IsDir() && name != "" {
+			set[name] = true
+		}
+	}
+	for name := range cfg.Plugins {
+		set[name] = true
+	}
+	names := make([]string, 0, len(set))
+	for name := range set {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Load loads every configured plugin into engine. A plugin that fails is
+// left out and its error returned among errs; the registry serves the rest.
+func Load(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, host sandbox.Host) (r *Registry, errs []error) {
+	r = &Registry{tools: map[string]*Tool{}}
+	names, err := Names(cfg)
+	if err != nil {
+		return r, []error{err}
+	}
+	for _, name := range names {
+		p, err := LoadOne(ctx, engine, name, cfg.PluginPath(name), cfg.PluginPrefix(name), cfg.PluginLimits(name), host)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := r.add(p); err != nil {
+			p.sandbox.Close(ctx)
+			errs = append(errs, err)
+		}
+	}
+	return r, errs
+}
+
+// LoadOne loads the module at path as plugin name, and checks its
+// description.
+func LoadOne(ctx context.Context, engine *sandbox.Engine, name, path, prefix string, limits sandbox.Limits, host sandbox.Host) (*Plugin, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: %w", name, err)
+	}
+	sp, err := engine.Load(ctx, sandbox.Spec{Name: name, Wasm: wasm, Limits: limits, Host: host})
+	if err != nil {
+		return nil, err
+	}
+	desc, tools, err := parseDescription(name, prefix, sp.Description())
+	if err != nil {
+		sp.Close(ctx)
+		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
+	}
+	abs, _ := filepath.Abs(path)
+	p := &Plugin{Name: name, Path: abs, Prefix: prefix, Description: desc, Tools: tools, sandbox: sp}
+	for _, t := range tools {
+		t.Plugin = p
+	}
+	return p, nil
+}
+
+func (r *Registry) add(p *Plugin) error {
+	for _, t := range p.Tools {
+		if other, ok := r.tools[t.Name]; ok {
+			return fmt.Errorf("plugin %q: its tool %q has the name plugin %q already serves; set plugins.%s.prefix to tell them apart", p.Name, t.Name, other.Plugin.Name, p.Name)
+		}
+	}
+	for _, t := range p.Tools {
+		r.tools[t.Name] = t
+	}
+	r.plugins = append(r.plugins, p)
+	return nil
+}
+
+// Plugins lists the loaded plugins by name.
+func (r *Registry) Plugins() []*Plugin { return slices.Clone(r.plugins) }
+
+// Tool finds a tool by the name clients call it.
+func (r *Registry) Tool(name string) (*Tool, bool) {
+	t, ok := r.tools[name]
+	return t, ok
+}
+
+// Plugin finds a loaded plugin by name.
+func (r *Registry) Plugin(name string) (*Plugin, bool) {
+	for _, p := range r.plugins {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Close unloads every plugin.
+func (r *Registry) Close(ctx context.Context) {
+	for _, p := range r.plugins {
+		p.sandbox.Close(ctx)
+	}
+}

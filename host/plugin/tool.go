@@ -1,0 +1,119 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/moat-mcp/moat/abi"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Tool is one tool as clients see it, bound to the plugin that serves it.
+type Tool struct {
+	// Name is the name clients call: the plugin's prefix and its own name.
+	Name string
+	// Def is the tool as the plugin described it, under its own name.
+	Def    abi.Tool
+	Plugin *Plugin
+
+	input  *jsonschema.Schema
+	output *jsonschema.Schema
+}
+
+// ArgumentError is a call whose arguments do not match the tool's
+// inputSchema. The model that called can correct it, so it becomes a tool
+// error, not a protocol error.
+type ArgumentError struct {
+	Tool    string
+	Problem string
+}
+
+func (e *ArgumentError) Error() string {
+	return fmt.Sprintf("invalid arguments for tool %s: %s", e.Tool, e.Problem)
+}
+
+// OutputError is a plugin result the host refuses to pass on.
+type OutputError struct {
+	Plugin  string
+	Tool    string
+	Problem string
+}
+
+func (e *OutputError) Error() string {
+	return fmt.Sprintf("plugin %q returned a bad result for tool %s: %s", e.Plugin, e.Tool, e.Problem)
+}
+
+// ProtocolError is a JSON-RPC error the plugin returned instead of a
+// result; it goes to the client as a protocol error.
+type ProtocolError struct {
+	Code    int
+	Message string
+}
+
+func (e *ProtocolError) Error() string { return e.Message }
+
+// Call runs the tool: arguments checked against its inputSchema, the
+// plugin called in the sandbox, and its result checked. The result is a
+// CallToolResult as JSON. A fault is a *sandbox.Fault; other failures are
+// *ArgumentError, *OutputError or *ProtocolError.
+func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]any) (json.RawMessage, error) {
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage("{}")
+	}
+	if problem := validateJSON(t.input, args); problem != "" {
+		return nil, &ArgumentError{Tool: t.Name, Problem: problem}
+	}
+	params, err := json.Marshal(abi.CallToolParams{Name: t.Def.Name, Arguments: args, Meta: meta})
+	if err != nil {
+		return nil, err
+	}
+	request, err := json.Marshal(abi.Request{Method: abi.MethodToolsCall, Params: params})
+	if err != nil {
+		return nil, err
+	}
+	out, err := t.Plugin.sandbox.Call(ctx, request)
+	if err != nil {
+		return nil, err
+	}
+	return out, t.checkResult(out)
+}
+
+// toolResult is the part of a result the host checks.
+type toolResult struct {
+	Error             *abi.Error      `json:"error"`
+	Content           json.RawMessage `json:"content"`
+	StructuredContent json.RawMessage `json:"structuredContent"`
+	IsError           bool            `json:"isError"`
+}
+
+func (t *Tool) checkResult(out []byte) error {
+	bad := func(format string, args ...any) error {
+		return &OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: fmt.Sprintf(format, args...)}
+	}
+	var res toolResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || !json.Valid(out) {
+			return bad("it is not valid JSON (%v)", err)
+		}
+		return bad("it is not a CallToolResult object (%v)", err)
+	}
+	if res.Error != nil {
+		return &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
+	}
+	var content []json.RawMessage
+	if err := json.Unmarshal(res.Content, &content); err != nil || res.Content == nil {
+		return bad(`it has no "content" array`)
+	}
+	if t.output != nil && !res.IsError {
+		if len(res.StructuredContent) == 0 {
+			return bad("the tool declares an outputSchema but the result has no structuredContent")
+		}
+		if problem := validateJSON(t.output, res.StructuredContent); problem != "" {
+			return bad("structuredContent does not match the tool's outputSchema: %s", problem)
+		}
+	}
+	return nil
+}

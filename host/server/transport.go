@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// maxBody caps one HTTP request body: JSON-RPC messages are small, and a
+// larger body is refused before it is read.
+const maxBody = 4 << 20
+
+// Handler is the HTTP handler of the streamable transport. It serves
+// stateful sessions (clients of 2025-11-25 and earlier, with
+// Mcp-Session-Id) and the stateless requests of 2026-07-28 alike.
+func (s *Server) Handler() http.Handler {
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", http.MaxBytesHandler(h, maxBody))
+	return mux
+}
+
+// ServeHTTP serves the streamable transport on ln until ctx ends, then
+// drains: it stops accepting, lets in-flight calls finish within
+// shutdownTimeout, closes the sessions and returns.
+func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+
+	s.log.Info("shutting down: no new connections or calls", "in_flight", s.InFlight(), "timeout", shutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(shutCtx) }()
+	if !s.Drain(shutCtx) {
+		s.log.Warn("shutdown timeout passed with calls still running; they are cut off", "in_flight", s.InFlight())
+	}
+	// Long-lived streams (a session's GET) would hold Shutdown until its
+	// deadline; the calls are done, so end the sessions.
+	for ss := range s.mcp.Sessions() {
+		_ = ss.Close()
+	}
+	select {
+	case err := <-shutdown:
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	case <-shutCtx.Done():
+	}
+	_ = srv.Close()
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ServeStdio serves one client over t (stdin and stdout for moat serve)
+// until the client closes it or ctx ends; then it drains like ServeHTTP.
+func (s *Server) ServeStdio(ctx context.Context, t mcp.Transport, shutdownTimeout time.Duration) error {
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- s.mcp.Run(runCtx, t) }()
+	select {
+	case err := <-ran:
+		return ignoreClosed(err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: no new calls", "in_flight", s.InFlight(), "timeout", shutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if !s.Drain(shutCtx) {
+		s.log.Warn("shutdown timeout passed with calls still running; they are cut off", "in_flight", s.InFlight())
+	}
+	stop()
+	select {
+	case err := <-ran:
+		return ignoreClosed(err)
+	case <-time.After(time.Second):
+		return nil
+	}
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, mcp.ErrConnectionClosed) {
+		return nil
+	}
+	return err
+}
