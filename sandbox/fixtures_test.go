@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +67,7 @@ func goPlugin(tb testing.TB, dir string) []byte {
 		return b
 	}
 	out := filepath.Join(tb.TempDir(), filepath.Base(dir)+".wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "./"+dir)
+	cmd := exec.Command(goCommand(), "build", "-buildmode=c-shared", "-o", out, "./"+dir)
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
@@ -130,4 +129,12 @@ func load(tb testing.TB, e *sandbox.Engine, spec sandbox.Spec) *sandbox.Plugin {
 // toolCall is the ABI request for a tools/call of tool with args.
 func toolCall(tool, args string) []byte {
 	return []byte(`{"method":"tools/call","params":{"name":"` + tool + `","arguments":` + args + `}}`)
+}
+
+// goCommand is the go command that runs these tests, to build plugins with.
+func goCommand() string {
+	if path, err := exec.LookPath("go"); err == nil {
+		return path
+	}
+	return "go"
 }

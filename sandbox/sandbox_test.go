@@ -37,7 +37,8 @@ func TestLoadReadsTheDescription(t *testing.T) {
 // plugin's healthy tool and another plugin both still answer.
 func TestFaultsStayInTheirCall(t *testing.T) {
 	e := newEngine(t)
-	limits := sandbox.Limits{Timeout: 500 * time.Millisecond, Memory: 8 << 20, Output: 1 << 20}
+	// recurse needs time to exhaust wazero's stack, so the deadline is not short.
+	limits := sandbox.Limits{Timeout: 2 * time.Second, Memory: 8 << 20, Output: 1 << 20}
 	faulty := load(t, e, sandbox.Spec{Name: "faulty", Wasm: wat(t, "faulty"), Limits: limits})
 	echo := load(t, e, sandbox.Spec{Name: "echo", Wasm: wat(t, "echo")})
 
@@ -46,7 +47,7 @@ func TestFaultsStayInTheirCall(t *testing.T) {
 		kind   error
 		detail string
 	}{
-		{"loop", sandbox.ErrTimeout, `plugin "faulty": call exceeded its 500ms deadline`},
+		{"loop", sandbox.ErrTimeout, `plugin "faulty": call exceeded its 2s deadline`},
 		{"grow", sandbox.ErrOutOfMemory, "ran out of memory at its ceiling of 8MiB"},
 		{"trap", sandbox.ErrTrap, "unreachable"},
 		{"recurse", sandbox.ErrTrap, "stack overflow"},

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := goCommand()
 	if err := os.MkdirAll(pluginsDir, 0o755); err != nil {
 		return err
 	}
@@ -329,4 +328,12 @@ func TestStreamableHTTP(t *testing.T) {
 			exerciseTimeTools(t, s)
 		})
 	}
+}
+
+// goCommand is the go command that runs these tests, to build plugins with.
+func goCommand() string {
+	if path, err := exec.LookPath("go"); err == nil {
+		return path
+	}
+	return "go"
 }
