@@ -19,7 +19,7 @@ type Description struct {
 	Resources         []json.RawMessage `json:"resources,omitempty"`
 	ResourceTemplates []json.RawMessage `json:"resourceTemplates,omitempty"`
 	Prompts           []json.RawMessage `json:"prompts,omitempty"`
-	Capabilities      Capabilities      `json:"capabilities,omitempty"`
+	Capabilities      Capabilities      `json:"capabilities,omitzero"`
 }
 
 // Tool is an MCP tool as a plugin declares it, under the plugin's own name.

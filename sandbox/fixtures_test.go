@@ -2,83 +2,24 @@ package sandbox_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/internal/testplugin"
 	"github.com/moat-mcp/moat/sandbox"
 )
 
-// The fixtures are built at test time, from WAT by wabt's wat2wasm and from
-// Go by the go command, so that what is tested is what the sources say.
-
-var (
-	buildMu sync.Mutex
-	built   = map[string][]byte{}
-)
-
-// requireTool returns the path of a command the tests need. Under CI it must
-// exist; elsewhere a missing tool skips the test with how to install it.
-func requireTool(tb testing.TB, name, install string) string {
-	tb.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("%s is required under CI: %s", name, install)
-		}
-		tb.Skipf("%s not found: %s", name, install)
-	}
-	return path
-}
-
 // wat compiles testdata/NAME.wat.
 func wat(tb testing.TB, name string) []byte {
-	tb.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if b, ok := built["wat:"+name]; ok {
-		return b
-	}
-	tool := requireTool(tb, "wat2wasm", "apt-get install wabt")
-	out := filepath.Join(tb.TempDir(), name+".wasm")
-	cmd := exec.Command(tool, "--debug-names", filepath.Join("testdata", name+".wat"), "-o", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	built["wat:"+name] = b
-	return b
+	return testplugin.WAT(tb, "sandbox/testdata/"+name+".wat")
 }
 
-// goPlugin builds the Go plugin in dir (relative to the repository root)
-// as a WASI reactor.
+// goPlugin builds the Go plugin in dir (relative to the repository root).
 func goPlugin(tb testing.TB, dir string) []byte {
-	tb.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if b, ok := built["go:"+dir]; ok {
-		return b
-	}
-	out := filepath.Join(tb.TempDir(), filepath.Base(dir)+".wasm")
-	cmd := exec.Command(goCommand(), "build", "-buildmode=c-shared", "-o", out, "./"+dir)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building %s: %v\n%s", dir, err, msg)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	built["go:"+dir] = b
-	return b
+	return testplugin.GoPlugin(tb, dir)
 }
 
 // recordingHost keeps what plugins log, for tests to check.
@@ -129,12 +70,4 @@ func load(tb testing.TB, e *sandbox.Engine, spec sandbox.Spec) *sandbox.Plugin {
 // toolCall is the ABI request for a tools/call of tool with args.
 func toolCall(tool, args string) []byte {
 	return []byte(`{"method":"tools/call","params":{"name":"` + tool + `","arguments":` + args + `}}`)
-}
-
-// goCommand is the go command that runs these tests, to build plugins with.
-func goCommand() string {
-	if path, err := exec.LookPath("go"); err == nil {
-		return path
-	}
-	return "go"
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-mcp/moat/internal/testplugin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	goBin := goCommand()
+	goBin := testplugin.Go()
 	if err := os.MkdirAll(pluginsDir, 0o755); err != nil {
 		return err
 	}
@@ -73,17 +74,7 @@ func needBuild(t *testing.T) {
 // watPlugin compiles sandbox/testdata/NAME.wat into dir as FILE.wasm.
 func watPlugin(t *testing.T, name, dir, file string) {
 	t.Helper()
-	tool, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("wat2wasm is required under CI: apt-get install wabt")
-		}
-		t.Skip("wat2wasm not found: apt-get install wabt")
-	}
-	out, err := exec.Command(tool, "--debug-names", filepath.Join("..", "..", "sandbox", "testdata", name+".wat"), "-o", filepath.Join(dir, file+".wasm")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", name, err, out)
-	}
+	testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/"+name+".wat"), dir, file)
 }
 
 // stderrLog collects a moat process's log, and finds lines in it.
@@ -328,12 +319,4 @@ func TestStreamableHTTP(t *testing.T) {
 			exerciseTimeTools(t, s)
 		})
 	}
-}
-
-// goCommand is the go command that runs these tests, to build plugins with.
-func goCommand() string {
-	if path, err := exec.LookPath("go"); err == nil {
-		return path
-	}
-	return "go"
 }

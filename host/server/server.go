@@ -20,7 +20,8 @@ type Server struct {
 	mcp *mcp.Server
 	log hclog.Logger
 
-	calls calls
+	calls calls // tool calls in flight
+	posts calls // HTTP POST requests in flight, which carry the calls' answers
 }
 
 // New registers every tool of reg with a new MCP server.

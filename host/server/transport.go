@@ -20,8 +20,26 @@ const maxBody = 4 << 20
 func (s *Server) Handler() http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", http.MaxBytesHandler(h, maxBody))
+	mux.Handle("/mcp", http.MaxBytesHandler(s.countPosts(h), maxBody))
 	return mux
+}
+
+// countPosts tracks POST requests so a drain can wait until the answers of
+// the last calls are written, and refuses new ones once it has begun.
+func (s *Server) countPosts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !s.posts.start() {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, errDraining, http.StatusServiceUnavailable)
+			return
+		}
+		defer s.posts.done()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the streamable transport on ln until ctx ends, then
@@ -46,7 +64,7 @@ func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener, shutdownTimeout
 	defer cancel()
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- srv.Shutdown(shutCtx) }()
-	if !s.Drain(shutCtx) {
+	if !s.Drain(shutCtx) || !s.posts.drain(shutCtx) {
 		s.log.Warn("shutdown timeout passed with calls still running; they are cut off", "in_flight", s.InFlight())
 	}
 	// Long-lived streams (a session's GET) would hold Shutdown until its

@@ -1,0 +1,50 @@
+# moat: the two commands a newcomer needs are `make run` and `make test`.
+
+GO      ?= go
+BIN     := bin/moat
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/moat-mcp/moat/host.Version=$(VERSION)
+LISTEN  ?= 127.0.0.1:8080
+
+# First-party plugins: every folder under plugins/ is built to plugins/NAME.wasm.
+PLUGIN_DIRS := $(wildcard plugins/*/)
+PLUGINS     := $(patsubst plugins/%/,plugins/%.wasm,$(PLUGIN_DIRS))
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
+
+.PHONY: all build plugins run test vet lint bench clean
+
+all: build plugins
+
+build: $(BIN)
+
+$(BIN): $(GO_SOURCES)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/moat
+
+plugins: $(PLUGINS)
+
+plugins/%.wasm: $(GO_SOURCES)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./plugins/$*
+
+## run: build moat and the bundled plugins, and serve them over streamable
+## HTTP at http://$(LISTEN)/mcp with the built-in configuration.
+run: build plugins
+	$(BIN) serve --plugins plugins --listen $(LISTEN)
+
+## test: every test, with the race detector, after vet and staticcheck.
+test: vet lint
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/go/... ./plugins/...
+
+STATICCHECK_VERSION := v0.8.2
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## bench: the sandbox's call benchmarks.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sandbox/
+
+clean:
+	rm -rf bin plugins/*.wasm
