@@ -75,7 +75,7 @@ type Signature struct {
 	Results []ValueType
 }
 
-// String renders the signature as "(i32, i32) -> i64", the form the docs use.
+// String renders the signature as "(i32, i32) -> (i64)", the form the docs use.
 func (s Signature) String() string {
 	return fmt.Sprintf("%s -> %s", typeList(s.Params), typeList(s.Results))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Kinds of fault. A *Fault matches exactly one of them with errors.Is.
@@ -40,7 +41,12 @@ type Fault struct {
 	Err    error  // the underlying wazero error, if any
 }
 
-func (f *Fault) Error() string { return fmt.Sprintf("plugin %q: %s", f.Plugin, f.Detail) }
+func (f *Fault) Error() string {
+	if strings.HasPrefix(f.Detail, "is ") {
+		return fmt.Sprintf("plugin %q %s", f.Plugin, f.Detail) // plugin "x" is busy: ...
+	}
+	return fmt.Sprintf("plugin %q: %s", f.Plugin, f.Detail)
+}
 
 // Is reports whether target is this fault's kind.
 func (f *Fault) Is(target error) bool { return target == f.Kind }

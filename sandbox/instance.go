@@ -21,6 +21,8 @@ type instance struct {
 	// signature used: moat_call's two parameters.
 	stack  [2]uint64
 	staged []byte // what read_result hands out next
+	stdout *lineWriter
+	stderr *lineWriter
 }
 
 type instanceKey struct{}
@@ -30,17 +32,18 @@ type instanceKey struct{}
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
 	defer cancel()
-	inst := &instance{}
+	inst := &instance{
+		stdout: &lineWriter{host: p.host, plugin: p.name, stream: "stdout"},
+		stderr: &lineWriter{host: p.host, plugin: p.name, stream: "stderr"},
+	}
 	// Host functions called from _initialize find the instance through the
 	// context, as the module is not known until instantiation returns.
 	ctx = context.WithValue(ctx, instanceKey{}, inst)
-	cfg := p.modConfig.
-		WithStdout(&lineWriter{host: p.host, plugin: p.name, stream: "stdout"}).
-		WithStderr(&lineWriter{host: p.host, plugin: p.name, stream: "stderr"})
+	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
-		f := p.classify(ctx, nil, err, "_initialize")
-		return nil, f
+		inst.flush()
+		return nil, p.classify(ctx, nil, err, "_initialize")
 	}
 	inst.mod = mod
 	inst.mem = mod.ExportedMemory(abi.ExportMemory)
@@ -63,6 +66,13 @@ func (p *Plugin) instanceOf(ctx context.Context, mod api.Module) *instance {
 func (p *Plugin) closeInstance(inst *instance) {
 	p.byModule.Delete(inst.mod)
 	_ = inst.mod.Close(context.Background())
+	inst.flush()
+}
+
+// flush hands on what the instance wrote without a final newline.
+func (inst *instance) flush() {
+	inst.stdout.flush()
+	inst.stderr.flush()
 }
 
 // invoke runs moat_call with request in an instance, under ctx's deadline.

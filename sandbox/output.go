@@ -52,3 +52,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// flush hands on a last line that has no newline.
+func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.host.Output(w.plugin, w.stream, string(w.buf))
+		w.buf = nil
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,19 +67,18 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		}
 	}()
 
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		return nil, fmt.Errorf("plugin %q: instantiating WASI: %w", spec.Name, err)
+	}
 	start := time.Now()
 	compiled, err := p.rt.CompileModule(ctx, spec.Wasm)
 	if err != nil {
-		return nil, &LoadError{Plugin: spec.Name, Problem: "is not a WebAssembly module wazero can compile", Err: err,
-			Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
+		return nil, compileError(spec.Name, limits, err)
 	}
 	p.compileTime = since(start)
 	p.compiled = compiled
-	if p.imports, err = validate(spec.Name, compiled); err != nil {
+	if p.imports, err = validate(spec.Name, compiled, p.rt.Module(abi.ModuleWASI).ExportedFunctionDefinitions()); err != nil {
 		return nil, err
-	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
-		return nil, fmt.Errorf("plugin %q: instantiating WASI: %w", spec.Name, err)
 	}
 	if _, err := p.hostModule(p.rt).Instantiate(ctx); err != nil {
 		return nil, fmt.Errorf("plugin %q: instantiating the moat host module: %w", spec.Name, err)
@@ -122,6 +122,17 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 	p.pool.idle = append(p.pool.idle, inst)
 	ok = true
 	return p, nil
+}
+
+// compileError explains why a module did not compile.
+func compileError(name string, limits Limits, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "section memory") && strings.Contains(msg, "over limit") {
+		return &LoadError{Plugin: name, Problem: fmt.Sprintf("needs more memory at start than its ceiling of %s", FormatSize(limits.Memory)), Err: err,
+			Fix: "raise limits.memory for this plugin, or build it with a smaller initial memory"}
+	}
+	return &LoadError{Plugin: name, Problem: "is not a WebAssembly module wazero can compile", Err: err,
+		Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
 }
 
 // loadFault wraps a fault met at load in a LoadError that says what to do.

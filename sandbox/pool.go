@@ -38,7 +38,7 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 		case p.pool.slots <- struct{}{}:
 			timer.Stop()
 		case <-timer.C:
-			return nil, fault(p.name, ErrBusy, nil, "plugin %s is busy: all %d instances stayed busy for %v (limits.instances, limits.queue_timeout)", p.name, p.limits.Instances, p.limits.QueueTimeout)
+			return nil, fault(p.name, ErrBusy, nil, "is busy: all %d instances stayed busy for %v; retry, or raise limits.instances or limits.queue_timeout", p.limits.Instances, p.limits.QueueTimeout)
 		case <-ctx.Done():
 			timer.Stop()
 			return nil, fault(p.name, ErrCanceled, ctx.Err(), "call was cancelled after waiting %v for a free instance", since(start))

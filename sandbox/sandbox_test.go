@@ -112,6 +112,8 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"bad_signature", []string{"moat_call with signature (i32) -> (i32)", "(i32, i32) -> (i64)"}},
 		{"init_loop", []string{"_initialize exceeded its 300ms deadline"}},
 		{"describe_loop", []string{"moat_describe exceeded its 300ms deadline"}},
+		{"big_memory", []string{"needs more memory at start than its ceiling of 64MiB", "raise limits.memory"}},
+		{"wasi_unknown", []string{"wasi_snapshot_preview1.sock_teleport", "WASI preview 1 does not define"}},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
@@ -207,7 +209,7 @@ func TestBusyPluginFailsAfterQueueTimeout(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	_, err := p.Call(context.Background(), toolCall("ok", `{}`))
-	if !errors.Is(err, sandbox.ErrBusy) || !strings.Contains(err.Error(), "plugin faulty is busy") {
+	if !errors.Is(err, sandbox.ErrBusy) || !strings.Contains(err.Error(), `plugin "faulty" is busy`) {
 		t.Fatalf("second call: %v, want busy", err)
 	}
 	if err := <-looping; !errors.Is(err, sandbox.ErrTimeout) {

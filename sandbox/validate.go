@@ -21,7 +21,8 @@ type Import struct {
 
 // validate checks a compiled module against ABI v1 before any of its code
 // runs, and returns its function imports.
-func validate(name string, m wazero.CompiledModule) ([]Import, error) {
+// wasi holds the functions the host's WASI module exports.
+func validate(name string, m wazero.CompiledModule, wasi map[string]api.FunctionDefinition) ([]Import, error) {
 	refuse := func(problem, fix string) error {
 		return &LoadError{Plugin: name, Problem: problem, Fix: fix}
 	}
@@ -31,8 +32,15 @@ func validate(name string, m wazero.CompiledModule) ([]Import, error) {
 		sig := signatureOf(def)
 		switch mod {
 		case abi.ModuleWASI:
-			// wazero's WASI links each name with its signature at
-			// instantiation, and names a mismatch then.
+			def, ok := wasi[fn]
+			if !ok {
+				return nil, refuse(fmt.Sprintf("imports %s.%s, which WASI preview 1 does not define", mod, fn),
+					"build for WASI preview 1 (wasip1, wasm32-wasi); newer WASI versions are not supported")
+			}
+			if want := signatureOf(def); !sameSignature(want, sig) {
+				return nil, refuse(fmt.Sprintf("imports %s.%s with signature %s, but WASI preview 1 defines it as %s", mod, fn, sig, want),
+					"rebuild the plugin with a toolchain for WASI preview 1")
+			}
 		case abi.ModuleMoat:
 			want, ok := abi.Imports[fn]
 			if !ok {

@@ -2,7 +2,7 @@
 //
 //	moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
 //	moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
-//	moat inspect [--config FILE] [--json] FILE.wasm
+//	moat inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM
 //	moat version
 package main
 
@@ -30,7 +30,7 @@ const usage = `moat serves MCP tools from sandboxed WebAssembly plugins.
 Usage:
   moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
   moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
-  moat inspect [--config FILE] [--json] FILE.wasm
+  moat inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM
   moat version
 
 Run 'moat COMMAND -h' for a command's flags. Without --config, moat uses its
@@ -194,7 +194,7 @@ func call(args []string, stdout, stderr io.Writer) error {
 }
 
 func inspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("inspect", stderr, "inspect [--config FILE] [--json] FILE.wasm")
+	fs := newFlagSet("inspect", stderr, "inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM")
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")

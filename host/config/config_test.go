@@ -70,6 +70,8 @@ func TestBadConfigsNameTheKeyAndTheFix(t *testing.T) {
 		{"bad format", "log: {format: xml}", []string{"log.format", "json"}},
 		{"bad plugin name", "plugins: {'a b': {}}", []string{"plugins.a b", "letters, digits"}},
 		{"not a mapping", "log: [1, 2]", []string{"log must be a mapping"}},
+		{"duplicate key", "log: {level: info}\nlog: {level: debug}", []string{"line 2", `key "log" appears twice`}},
+		{"duplicate plugin", "plugins:\n  a: {}\n  a: {prefix: x}", []string{"line 3", "plugins.a appears twice"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,6 +85,17 @@ func TestBadConfigsNameTheKeyAndTheFix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDefaultRunsWithoutAPluginsFolder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatalf("the built-in configuration in a folder without ./plugins: %v", err)
 	}
 }
 

@@ -28,7 +28,14 @@ func Default() (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(defaultYAML, "built-in default", wd)
+	c, err := Parse(defaultYAML, "built-in default", wd)
+	if err != nil {
+		return nil, err
+	}
+	// The default names plugins_dir only to show it; it was not chosen, so
+	// a missing ./plugins is not an error.
+	c.pluginsDirSet = false
+	return c, nil
 }
 
 // Load reads and checks the configuration file at path.
@@ -91,8 +98,13 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 			fields[tag] = v.Field(i)
 			known = append(known, tag)
 		}
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
+			if seen[key.Value] {
+				return fmt.Errorf("line %d: key %q%s appears twice; keep one", key.Line, key.Value, in(path))
+			}
+			seen[key.Value] = true
 			field, ok := fields[key.Value]
 			if !ok {
 				return fmt.Errorf("line %d: unknown key %q%s; the keys here are %s", key.Line, key.Value, in(path), strings.Join(known, ", "))
@@ -111,6 +123,9 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
+			if v.MapIndex(reflect.ValueOf(key.Value)).IsValid() {
+				return fmt.Errorf("line %d: %s.%s appears twice; keep one", key.Line, path, key.Value)
+			}
 			elem := reflect.New(v.Type().Elem()).Elem()
 			if err := decode(val, elem, join(path, key.Value)); err != nil {
 				return err

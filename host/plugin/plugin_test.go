@@ -98,6 +98,7 @@ func TestTwoPluginsServingOneNameTheSecondIsRefused(t *testing.T) {
 	testplugin.WriteTo(t, echo, dir, "echo")
 	testplugin.WriteTo(t, echo, dir, "shout")
 	os.WriteFile(filepath.Join(dir, "broken.wasm"), []byte("\x00asm junk"), 0o644)
+	testplugin.WriteTo(t, echo, dir, "my echo")
 	reg, errs := loadDir(t, dir, "plugins:\n  shout:\n    prefix: echo_\n")
 	if got := toolNames(reg); len(got) != 1 || got[0] != "echo_echo" {
 		t.Fatalf("tools %v", got)
@@ -107,7 +108,7 @@ func TestTwoPluginsServingOneNameTheSecondIsRefused(t *testing.T) {
 		joined = append(joined, err.Error())
 	}
 	msg := strings.Join(joined, "\n")
-	for _, want := range []string{`plugin "shout"`, `plugin "echo" already serves`, "plugins.shout.prefix", `plugin "broken"`} {
+	for _, want := range []string{`plugin "shout"`, `plugin "echo" already serves`, "plugins.shout.prefix", `plugin "broken"`, `plugin "my echo"`, "rename the file"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("errors do not say %q:\n%s", want, msg)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +28,10 @@ type Plugin struct {
 
 // Sandbox is the plugin's sandboxed module, for its stats and imports.
 func (p *Plugin) Sandbox() *sandbox.Plugin { return p.sandbox }
+
+// pluginName is what a plugin's name may hold: it becomes part of tool
+// names, so MCP's tool-name characters.
+var pluginName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // Registry holds the loaded plugins and the tools clients see.
 type Registry struct {
@@ -83,6 +88,9 @@ func Load(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, host 
 // LoadOne loads the module at path as plugin name, and checks its
 // description.
 func LoadOne(ctx context.Context, engine *sandbox.Engine, name, path, prefix string, limits sandbox.Limits, host sandbox.Host) (*Plugin, error) {
+	if !pluginName.MatchString(name) {
+		return nil, fmt.Errorf("plugin %q (%s): a plugin's name, taken from its file name, may hold only letters, digits, '_', '-' and '.'; rename the file", name, path)
+	}
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %q: %w", name, err)
