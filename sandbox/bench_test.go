@@ -23,22 +23,33 @@ func BenchmarkCall(b *testing.B) {
 		{"go", func(tb testing.TB) []byte { return goPlugin(tb, "sandbox/testdata/echo-go") }},
 	}
 	for _, pl := range plugins {
-		b.Run(pl.name, func(b *testing.B) {
-			e := newEngine(b)
-			p := load(b, e, sandbox.Spec{Name: "echo", Wasm: pl.wasm(b)})
-			ctx := context.Background()
-			out, err := p.Call(ctx, request)
-			if err != nil || !strings.Contains(string(out), payload) {
-				b.Fatalf("echo: %s %v", out, err)
+		for _, deadline := range []bool{true, false} {
+			name := pl.name
+			if !deadline {
+				// What the deadline costs: wazero checks for it at every
+				// loop iteration and watches each call from a goroutine.
+				name += "/no-deadline"
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := p.Call(ctx, request); err != nil {
-					b.Fatal(err)
+			b.Run(name, func(b *testing.B) {
+				e := newEngine(b)
+				if !deadline {
+					e.SetUninterruptible()
 				}
-			}
-		})
+				p := load(b, e, sandbox.Spec{Name: "echo", Wasm: pl.wasm(b)})
+				ctx := context.Background()
+				out, err := p.Call(ctx, request)
+				if err != nil || !strings.Contains(string(out), payload) {
+					b.Fatalf("echo: %s %v", out, err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := p.Call(ctx, request); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

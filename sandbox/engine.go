@@ -28,6 +28,10 @@ type EngineConfig struct {
 type Engine struct {
 	cache    wazero.CompilationCache
 	cacheDir string
+	// uninterruptible turns off wazero's close-on-context-done, so that a
+	// benchmark can show what the deadline costs. Only tests set it: without
+	// it an infinite loop runs forever.
+	uninterruptible bool
 }
 
 // compilerPlatforms are the GOOS values on which wazero's compiler runs,
@@ -103,7 +107,7 @@ func (e *Engine) newRuntime(ctx context.Context, limits Limits) wazero.Runtime {
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(limits.memoryPages()).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(!e.uninterruptible)
 	return wazero.NewRuntimeWithConfig(ctx, cfg)
 }
 
