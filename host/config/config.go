@@ -29,6 +29,13 @@ type Config struct {
 	// a plugin from elsewhere.
 	Plugins map[string]Plugin `yaml:"plugins"`
 
+	Auth       Auth            `yaml:"auth"`
+	Roles      map[string]Role `yaml:"roles"`
+	RateLimits RateLimits      `yaml:"rate_limits"`
+	HTTP       HTTP            `yaml:"http"`
+	TLS        TLS             `yaml:"tls"`
+	Audit      Audit           `yaml:"audit"`
+
 	// dir is the directory relative paths are resolved against.
 	dir string
 	// pluginsDirSet records whether plugins_dir was given, so a missing
@@ -52,6 +59,7 @@ type Plugin struct {
 	// none.
 	Prefix *string `yaml:"prefix"`
 	Limits Limits  `yaml:"limits"`
+	Grants Grants  `yaml:"grants"`
 }
 
 // Limits are a plugin's limits; zero fields take the defaults.

@@ -70,6 +70,11 @@ func TestBadConfigsNameTheKeyAndTheFix(t *testing.T) {
 		{"bad format", "log: {format: xml}", []string{"log.format", "json"}},
 		{"bad plugin name", "plugins: {'a b': {}}", []string{"plugins.a b", "letters, digits"}},
 		{"not a mapping", "log: [1, 2]", []string{"log must be a mapping"}},
+		{"undefined role", "roles: {ops: {allow: ['*']}}\nauth:\n  api_keys:\n  - {name: ci, sha256: ab, roles: [admin]}", []string{"auth.api_keys[0].roles", `role "admin" is not defined`}},
+		{"bad origin", "http: {allowed_origins: [app.example.com]}", []string{"http.allowed_origins[0]", "scheme://host"}},
+		{"half of tls", "tls: {cert: a.pem}", []string{"tls", "both cert and key"}},
+		{"not a list", "auth: {api_keys: {name: x}}", []string{"auth.api_keys must be a list"}},
+		{"unknown key in a list item", "auth:\n  api_keys:\n  - {name: x, sha265: ab}", []string{"line 3", `unknown key "sha265" in auth.api_keys[0]`}},
 		{"duplicate key", "log: {level: info}\nlog: {level: debug}", []string{"line 2", `key "log" appears twice`}},
 		{"duplicate plugin", "plugins:\n  a: {}\n  a: {prefix: x}", []string{"line 3", "plugins.a appears twice"}},
 	}
@@ -123,5 +128,33 @@ func TestCheckRefusesMissingFiles(t *testing.T) {
 
 	if _, err := config.Load(filepath.Join(dir, "absent.yaml")); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Fatalf("absent config file: %v", err)
+	}
+}
+
+func TestOnlyLoopbackWithoutAuth(t *testing.T) {
+	cases := []struct {
+		yaml string
+		ok   bool
+	}{
+		{"listen: 127.0.0.1:8080", true},
+		{"listen: '[::1]:8080'", true},
+		{"listen: localhost:8080", true},
+		{"listen: 0.0.0.0:8080", false},
+		{"listen: 0.0.0.0:8080\nauth: {allow_anonymous: true}", true},
+		{"listen: 0.0.0.0:8080\nroles: {r: {allow: ['*']}}\nauth: {api_keys: [{name: k, sha256: ab, roles: [r]}]}", true},
+		{"", true}, // stdio
+	}
+	for _, c := range cases {
+		cfg, err := config.Parse([]byte(c.yaml), "test", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.Check()
+		if (err == nil) != c.ok {
+			t.Errorf("%q: Check() = %v, want ok=%v", c.yaml, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "moat key new") {
+			t.Errorf("the refusal does not say how to configure a key: %v", err)
+		}
 	}
 }

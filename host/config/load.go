@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -133,6 +134,20 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 			v.SetMapIndex(reflect.ValueOf(key.Value), elem)
 		}
 		return nil
+	case v.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return fmt.Errorf("line %d: %s must be a list", n.Line, orTop(path))
+		}
+		out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
+		for i, item := range n.Content {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := decode(item, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+			out = reflect.Append(out, elem)
+		}
+		v.Set(out)
+		return nil
 	case v.Kind() == reflect.Pointer:
 		elem := reflect.New(v.Type().Elem())
 		if err := decode(n, elem.Elem(), path); err != nil {
@@ -203,6 +218,32 @@ func (c *Config) applyDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = DefaultLogFormat
 	}
+	if c.HTTP.MaxBody == 0 {
+		c.HTTP.MaxBody = DefaultMaxBody
+	}
+	if c.HTTP.ReadHeaderTimeout == 0 {
+		c.HTTP.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.HTTP.ReadTimeout == 0 {
+		c.HTTP.ReadTimeout = DefaultReadTimeout
+	}
+	if c.HTTP.IdleTimeout == 0 {
+		c.HTTP.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.HTTP.MaxConnections == 0 {
+		c.HTTP.MaxConnections = DefaultMaxConnections
+	}
+	for _, p := range []*string{&c.TLS.Cert, &c.TLS.Key, &c.TLS.ClientCA} {
+		if *p != "" {
+			*p = c.resolve(*p)
+		}
+	}
+	if c.Auth.JWT != nil && c.Auth.JWT.JWKSFile != "" {
+		c.Auth.JWT.JWKSFile = c.resolve(c.Auth.JWT.JWKSFile)
+	}
+	if c.Audit.Path != "" && c.Audit.Path != "stderr" {
+		c.Audit.Path = c.resolve(c.Audit.Path)
+	}
 	c.PluginsDir = c.resolve(c.PluginsDir)
 	if c.CacheDir != "" {
 		c.CacheDir = c.resolve(c.CacheDir)
@@ -247,6 +288,40 @@ func (c *Config) validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		return fmt.Errorf("log.format: %q is not a format; use text or json", c.Log.Format)
 	}
+	if c.TLS.Enabled() && (c.TLS.Cert == "" || c.TLS.Key == "") {
+		return fmt.Errorf("tls: set both cert and key (PEM files), or neither to serve plain HTTP")
+	}
+	if c.TLS.ClientCA != "" && !c.TLS.Enabled() {
+		return fmt.Errorf("tls.client_ca: mutual TLS needs tls.cert and tls.key too")
+	}
+	if c.HTTP.MaxConnections < 0 {
+		return fmt.Errorf("http.max_connections: %d is negative; set 1 or more", c.HTTP.MaxConnections)
+	}
+	for i, o := range c.HTTP.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("http.allowed_origins[%d]: %q is not an origin; write scheme://host[:port], such as https://app.example.com", i, o)
+		}
+	}
+	for name := range c.Roles {
+		if name == "" || !namePattern.MatchString(name) {
+			return fmt.Errorf("roles.%s: a role name may hold only letters, digits, '_', '-' and '.'", name)
+		}
+	}
+	for i, k := range c.Auth.APIKeys {
+		for _, r := range k.Roles {
+			if _, ok := c.Roles[r]; !ok {
+				return fmt.Errorf("auth.api_keys[%d].roles: role %q is not defined under roles; define it or remove it", i, r)
+			}
+		}
+	}
+	for _, r := range c.Auth.StdioRoles {
+		if _, ok := c.Roles[r]; !ok {
+			return fmt.Errorf("auth.stdio_roles: role %q is not defined under roles; define it or remove it", r)
+		}
+	}
+	if c.Audit.IncludeArguments && c.Audit.Path == "" {
+		return fmt.Errorf("audit.include_arguments: set audit.path (a file or stderr) too")
+	}
 	if err := c.Limits.validate("limits"); err != nil {
 		return err
 	}
@@ -278,10 +353,29 @@ func (l Limits) validate(key string) error {
 	return nil
 }
 
+// Loopback reports whether the listen address is a loopback one
+// (127.0.0.0/8, ::1 or localhost).
+func (c *Config) Loopback() bool {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Check verifies what the file system must hold: each configured plugin's
 // file, and plugins_dir when it was chosen rather than defaulted. Call it
 // after flags have overridden the file.
 func (c *Config) Check() error {
+	if c.Listen != "" && !c.Loopback() && !c.Auth.Configured() && !c.Auth.AllowAnonymous {
+		return fmt.Errorf("listen %s is not a loopback address and no auth is configured, so anyone who reaches it could call every tool; "+
+			"add a key under auth.api_keys (moat key new --name NAME --roles ROLE prints one) or auth.jwt, "+
+			"listen on 127.0.0.1, or set auth.allow_anonymous: true to serve without authentication on purpose", c.Listen)
+	}
 	if c.pluginsDirSet {
 		info, err := os.Stat(c.PluginsDir)
 		if err != nil {

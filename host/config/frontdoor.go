@@ -1,0 +1,125 @@
+package config
+
+// The front door: who may call (auth), what they may call (roles), how
+// often (rate_limits), and the HTTP edge, TLS and audit.
+
+// Auth configures authentication. With neither api_keys nor jwt, every HTTP
+// caller is anonymous and moat serves HTTP on loopback only.
+type Auth struct {
+	APIKeys []APIKey `yaml:"api_keys"`
+	JWT     *JWT     `yaml:"jwt"`
+	// Resource is this server's resource URL (RFC 9728), such as
+	// https://mcp.example.com/mcp; JWTs must name it as their audience
+	// unless jwt.audience says otherwise.
+	Resource             string   `yaml:"resource"`
+	AuthorizationServers []string `yaml:"authorization_servers"`
+	// StdioRoles are the roles of the local user over stdio. Unset, the
+	// local user may call every tool.
+	StdioRoles []string `yaml:"stdio_roles"`
+	// AllowAnonymous lets moat serve HTTP beyond loopback with no
+	// authentication. Only set it on purpose.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+}
+
+// APIKey is one accepted key, stored as the hex SHA-256 of the key.
+type APIKey struct {
+	Name   string   `yaml:"name"`
+	SHA256 string   `yaml:"sha256"`
+	Roles  []string `yaml:"roles"`
+}
+
+// JWT configures OAuth 2.1 bearer tokens.
+type JWT struct {
+	Issuer         string            `yaml:"issuer"`
+	Audience       string            `yaml:"audience"`
+	JWKSFile       string            `yaml:"jwks_file"`
+	JWKSURL        string            `yaml:"jwks_url"`
+	RolesClaim     string            `yaml:"roles_claim"`
+	ScopeRoles     map[string]string `yaml:"scope_roles"`
+	RequiredScopes []string          `yaml:"required_scopes"`
+}
+
+// Configured reports whether any authentication is set up.
+func (a Auth) Configured() bool { return len(a.APIKeys) > 0 || a.JWT != nil }
+
+// Role is what a role's holders may see and call, over the names clients
+// see, and optionally their own rate limits.
+type Role struct {
+	Allow      []string    `yaml:"allow"`
+	Deny       []string    `yaml:"deny"`
+	Resources  Rules       `yaml:"resources"`
+	Prompts    Rules       `yaml:"prompts"`
+	RateLimits *RateLimits `yaml:"rate_limits"`
+}
+
+// Rules are allow and deny glob patterns.
+type Rules struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+}
+
+// RateLimits are token buckets; a nil one is unlimited.
+type RateLimits struct {
+	Global           *RateLimit `yaml:"global"`
+	PerPrincipal     *RateLimit `yaml:"per_principal"`
+	PerTool          *RateLimit `yaml:"per_tool"`
+	PerPrincipalTool *RateLimit `yaml:"per_principal_tool"`
+}
+
+// RateLimit is one bucket: rate such as "100/s", "10/m" or "5000/h", and
+// the burst it may absorb at once (default: the per-second rate, at least 1).
+type RateLimit struct {
+	Rate  string `yaml:"rate"`
+	Burst int    `yaml:"burst"`
+}
+
+// HTTP configures the HTTP edge.
+type HTTP struct {
+	// MaxBody caps a request body; larger ones get 413. Default 4MiB.
+	MaxBody Size `yaml:"max_body"`
+	// ReadHeaderTimeout and ReadTimeout bound how slowly a client may send
+	// (against slow-loris). Defaults 10s and 60s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	// IdleTimeout closes idle keep-alive connections. Default 2m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnections caps concurrent connections. Default 1024.
+	MaxConnections int `yaml:"max_connections"`
+	// AllowedOrigins are the browser origins (scheme://host[:port]) that
+	// may call; a request with another Origin gets 403.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// TLS serves HTTPS (TLS 1.2 or later); ClientCA requires client
+// certificates signed by it (mutual TLS).
+type TLS struct {
+	Cert     string `yaml:"cert"`
+	Key      string `yaml:"key"`
+	ClientCA string `yaml:"client_ca"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.Cert != "" || t.Key != "" }
+
+// Audit configures the audit log: one JSON line per tools/call and per
+// refused call.
+type Audit struct {
+	// Path is "stderr" or a file (created 0600, appended). Empty: no audit.
+	Path             string `yaml:"path"`
+	IncludeArguments bool   `yaml:"include_arguments"`
+}
+
+// Grants are what the operator grants a plugin. Only config is used yet:
+// its values are secrets, scrubbed from everything that leaves the host.
+type Grants struct {
+	Config map[string]string `yaml:"config"`
+}
+
+// Defaults of the HTTP edge.
+const (
+	DefaultMaxBody           = 4 << 20
+	DefaultReadHeaderTimeout = 10e9  // 10s
+	DefaultReadTimeout       = 60e9  // 60s
+	DefaultIdleTimeout       = 120e9 // 2m
+	DefaultMaxConnections    = 1024
+)
