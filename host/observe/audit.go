@@ -1,0 +1,251 @@
+package observe
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Record is one line of the audit log: one tools/call, or one call refused
+// before it ran.
+type Record struct {
+	// Time is when the call arrived; Record fills in the current time when
+	// it is zero. It is written in UTC, RFC 3339 with milliseconds.
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal"`
+	Transport string    `json:"transport"` // "http" or "stdio"
+	Method    string    `json:"method"`    // "tools/call" usually
+	Tool      string    `json:"tool,omitempty"`
+	Plugin    string    `json:"plugin,omitempty"`
+	// Outcome is one of ok, tool_error, denied, rate_limited,
+	// invalid_arguments, fault:<kind>, unauthenticated, forbidden.
+	Outcome string `json:"outcome"`
+	// Reason is a short detail: the auth reason label, the rate-limit scope,
+	// the fault message. It is scrubbed before it is written.
+	Reason string `json:"reason,omitempty"`
+	// DurationMS is how long the call took, written to the microsecond.
+	DurationMS float64 `json:"duration_ms"`
+	// ArgsSHA256 and Arguments are filled in by Audit.Record from the
+	// arguments it is given; what the caller sets here is replaced.
+	ArgsSHA256 string          `json:"args_sha256,omitempty"` // hex SHA-256 of the arguments as received
+	Arguments  json.RawMessage `json:"arguments,omitempty"`   // only with AuditOptions.IncludeArguments
+	Remote     string          `json:"remote,omitempty"`      // the client's address, over HTTP
+}
+
+// AuditOptions configures an Audit.
+type AuditOptions struct {
+	// Buffer is how many records may wait for the writer; when it is full
+	// new records are dropped and counted. 0 or less means 4096.
+	Buffer int
+	// IncludeArguments writes each call's arguments in the line, scrubbed.
+	// Off by default: arguments may hold personal data the log must not keep.
+	IncludeArguments bool
+}
+
+const defaultAuditBuffer = 4096
+
+// timeLayout is RFC 3339 with milliseconds, always three digits.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Audit writes the audit log: one JSON line per record, each written whole
+// in one Write by a single goroutine that owns the destination, so callers
+// never wait on the disk. Its methods are safe for concurrent use, and a nil
+// *Audit accepts them all and records nothing.
+type Audit struct {
+	opts  AuditOptions
+	w     io.Writer
+	file  *os.File // the file OpenAudit opened, closed by Close; nil otherwise
+	name  string   // where the lines go, for error messages
+	queue chan *Record
+	done  chan struct{} // closed when the writer goroutine has returned
+
+	mu     sync.RWMutex // Record holds it shared while sending; Close alone while closing queue
+	closed bool
+
+	dropped  atomic.Uint64
+	scrubber atomic.Pointer[Secrets]
+	writeErr error // the first failed write; owned by the writer goroutine until done
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// OpenAudit opens the audit log at path, the audit.path setting: "stderr",
+// or a file, created with mode 0600 (an existing file keeps its mode) and
+// appended to. Close the Audit to flush it and close the file.
+func OpenAudit(path string, opts AuditOptions) (*Audit, error) {
+	switch path {
+	case "":
+		return nil, errors.New(`audit.path is empty; set it to a file path or to "stderr"`)
+	case "stderr":
+		return newAudit(os.Stderr, nil, "stderr", opts), nil
+	case "stdout":
+		return nil, errors.New(`audit.path: stdout carries the MCP messages when moat serves stdio; set it to "stderr" or to a file path`)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf(`audit.path: %w; make sure the directory exists and moat may write there, or set audit.path to "stderr"`, err)
+	}
+	return newAudit(f, f, path, opts), nil
+}
+
+// NewAudit returns an Audit writing to w, which Close leaves open.
+func NewAudit(w io.Writer, opts AuditOptions) *Audit {
+	return newAudit(w, nil, "the audit writer", opts)
+}
+
+func newAudit(w io.Writer, file *os.File, name string, opts AuditOptions) *Audit {
+	if opts.Buffer <= 0 {
+		opts.Buffer = defaultAuditBuffer
+	}
+	a := &Audit{
+		opts:  opts,
+		w:     w,
+		file:  file,
+		name:  name,
+		queue: make(chan *Record, opts.Buffer),
+		done:  make(chan struct{}),
+	}
+	go a.run()
+	return a
+}
+
+// SetScrubber makes the Audit scrub Reason and Arguments with s before
+// writing, from the next record written on (records still queued included).
+// A nil s turns scrubbing off.
+func (a *Audit) SetScrubber(s *Secrets) {
+	if a == nil {
+		return
+	}
+	a.scrubber.Store(s)
+}
+
+// Record queues r for writing, with args the call's arguments exactly as
+// received: Record sets r.ArgsSHA256 to their hex SHA-256 (empty when there
+// are none) and r.Arguments to a copy of them with IncludeArguments (nil
+// without). It hashes args on the caller's goroutine and never waits for the
+// writer: when the buffer is full, or after Close, the record is dropped and
+// counted in Dropped.
+func (a *Audit) Record(r Record, args json.RawMessage) {
+	if a == nil {
+		return
+	}
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
+	r.ArgsSHA256, r.Arguments = "", nil
+	if len(args) > 0 {
+		sum := sha256.Sum256(args)
+		r.ArgsSHA256 = hex.EncodeToString(sum[:])
+		if a.opts.IncludeArguments {
+			r.Arguments = bytes.Clone(args) // the caller may reuse args once we return
+		}
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		a.dropped.Add(1)
+		return
+	}
+	select {
+	case a.queue <- &r:
+	default:
+		a.dropped.Add(1)
+	}
+}
+
+// Dropped reports how many records were not written: dropped because the
+// buffer was full or the Audit closed, or lost to a failed write.
+func (a *Audit) Dropped() uint64 {
+	if a == nil {
+		return 0
+	}
+	return a.dropped.Load()
+}
+
+// Close writes every record already queued, stops the writer goroutine and
+// closes the file OpenAudit opened. It waits for the writes, so a destination
+// that blocks makes Close block. It reports the first failed write. Later
+// calls return the same result.
+func (a *Audit) Close() error {
+	if a == nil {
+		return nil
+	}
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.queue)
+		a.mu.Unlock()
+		<-a.done
+		var errs []error
+		if a.writeErr != nil {
+			errs = append(errs, fmt.Errorf("audit: writing to %s: %w; records were lost, check that it is writable and has space", a.name, a.writeErr))
+		}
+		if a.file != nil {
+			if err := a.file.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("audit: closing %s: %w", a.name, err))
+			}
+		}
+		a.closeErr = errors.Join(errs...)
+	})
+	return a.closeErr
+}
+
+// run is the writer goroutine: it owns a.w and returns when Close has closed
+// the queue and every record in it is written.
+func (a *Audit) run() {
+	defer close(a.done)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the log is read by people and tools, not browsers
+	for r := range a.queue {
+		buf.Reset()
+		err := enc.Encode(a.line(r)) // Encode ends the line with '\n'
+		if err == nil {
+			_, err = a.w.Write(buf.Bytes())
+		}
+		if err != nil {
+			a.dropped.Add(1)
+			if a.writeErr == nil {
+				a.writeErr = err
+			}
+		}
+		if buf.Cap() > 64<<10 {
+			buf = bytes.Buffer{} // do not hold on to one huge record's memory
+		}
+	}
+}
+
+// auditLine is a Record as written: its Time field hides Record.Time, being
+// shallower, and is formatted in UTC with milliseconds.
+type auditLine struct {
+	Time string `json:"time"`
+	Record
+}
+
+func (a *Audit) line(r *Record) auditLine {
+	s := a.scrubber.Load()
+	r.Reason = s.Scrub(r.Reason)
+	if len(r.Arguments) > 0 {
+		if !json.Valid(r.Arguments) {
+			// Arguments refused as malformed are still worth seeing, and a
+			// RawMessage that is not JSON would fail the whole line.
+			r.Arguments, _ = json.Marshal(string(r.Arguments))
+		}
+		r.Arguments = s.ScrubJSON(r.Arguments)
+	}
+	if math.IsNaN(r.DurationMS) || math.IsInf(r.DurationMS, 0) {
+		r.DurationMS = 0 // JSON has no NaN or Inf
+	}
+	r.DurationMS = math.Round(r.DurationMS*1000) / 1000
+	return auditLine{Time: r.Time.UTC().Format(timeLayout), Record: *r}
+}
