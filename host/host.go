@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/plugin"
 	"github.com/moat-mcp/moat/host/server"
@@ -24,13 +25,13 @@ import (
 var Version = "0.1.0-dev"
 
 // NewLogger returns the host's logger, writing to w (stderr: stdout belongs
-// to the stdio transport).
-func NewLogger(cfg config.Log, w io.Writer) hclog.Logger {
+// to the stdio transport), with the configuration's secrets scrubbed.
+func NewLogger(cfg *config.Config, w io.Writer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "moat",
-		Level:      hclog.LevelFromString(cfg.Level),
-		Output:     w,
-		JSONFormat: cfg.Format == "json",
+		Level:      hclog.LevelFromString(cfg.Log.Level),
+		Output:     Secrets(cfg).Writer(w),
+		JSONFormat: cfg.Log.Format == "json",
 	})
 }
 
@@ -79,7 +80,20 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	}
 	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
 
-	srv := server.New(reg, log, Version)
+	front, err := newFrontDoor(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer front.close()
+	sopts := server.Options{
+		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
+		Auth: front.auth, Policy: front.policy, Audit: front.audit, Secrets: front.secrets,
+		Fallback: auth.Anonymous(nil),
+	}
+	if cfg.Listen == "" {
+		sopts.Fallback = auth.Local(cfg.Auth.StdioRoles)
+	}
+	srv := server.New(reg, log, sopts)
 	shutdown := time.Duration(cfg.ShutdownTimeout)
 	if cfg.Listen == "" {
 		t := opts.Stdio
@@ -93,7 +107,11 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w; choose a free address with listen or --listen", cfg.Listen, err)
 	}
-	log.Info("serving MCP over streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	log.Info("serving MCP over streamable HTTP", "url", scheme+"://"+ln.Addr().String()+"/mcp", "auth", cfg.Auth.Configured())
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())
 	}

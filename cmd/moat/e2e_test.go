@@ -146,6 +146,7 @@ func startHTTP(t *testing.T, args ...string) *server {
 	select {
 	case s.url = <-s.log.found:
 	case err := <-s.done:
+		s.done <- err // for the cleanup
 		t.Fatalf("moat exited before listening: %v\n%s", err, s.log)
 	case <-time.After(60 * time.Second):
 		t.Fatalf("moat did not listen within a minute:\n%s", s.log)

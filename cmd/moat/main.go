@@ -3,6 +3,7 @@
 //	moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
 //	moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
 //	moat inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM
+//	moat key new --name NAME --roles ROLE[,ROLE...]
 //	moat version
 package main
 
@@ -17,11 +18,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/moat-mcp/moat/host"
+	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 )
 
@@ -54,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = call(args[1:], stdout, stderr)
 	case "inspect":
 		err = inspect(args[1:], stdout, stderr)
+	case "key":
+		err = key(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "moat %s (%s)\n", host.Version, host.GoVersion())
 	case "help", "-h", "--help":
@@ -157,7 +162,7 @@ func serve(args []string, stderr io.Writer) error {
 	if *stdio {
 		cfg.Listen = ""
 	}
-	log := host.NewLogger(cfg.Log, stderr)
+	log := host.NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return host.Serve(ctx, cfg, host.ServeOptions{Log: log})
@@ -185,7 +190,7 @@ func call(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := host.NewLogger(cfg.Log, stderr)
+	log := host.NewLogger(cfg, stderr)
 	out, err := host.Call(context.Background(), cfg, fs.Arg(0), fs.Arg(1), argJSON, log)
 	if out != nil {
 		printJSON(stdout, out)
@@ -283,4 +288,39 @@ func printJSON(w io.Writer, raw []byte) {
 	}
 	out, _ := json.MarshalIndent(v, "", "  ")
 	fmt.Fprintln(w, string(out))
+}
+
+func key(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "new" {
+		fmt.Fprintln(stderr, "Usage: moat key new --name NAME --roles ROLE[,ROLE...]")
+		return errUsage
+	}
+	fs := newFlagSet("key new", stderr, "key new --name NAME --roles ROLE[,ROLE...]")
+	name := fs.String("name", "", "the key's `NAME`, as audit logs will show it (key:NAME)")
+	roles := fs.String("roles", "", "comma-separated `ROLES` the key holds (defined under roles: in the configuration)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *name == "" || *roles == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var list []string
+	for _, r := range strings.Split(*roles, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			list = append(list, r)
+		}
+	}
+	k, digest, err := auth.NewAPIKey()
+	if err != nil {
+		return err
+	}
+	quoted := make([]string, len(list))
+	for i, r := range list {
+		quoted[i] = strconv.Quote(r)
+	}
+	fmt.Fprintf(stdout, "key (shown once; give it to the client as \"Authorization: Bearer <key>\"):\n  %s\n\n", k)
+	fmt.Fprintf(stdout, "add under auth.api_keys in the configuration (it holds only the key's digest):\n")
+	fmt.Fprintf(stdout, "  - {name: %s, sha256: %s, roles: [%s]}\n", strconv.Quote(*name), digest, strings.Join(quoted, ", "))
+	return nil
 }

@@ -9,27 +9,57 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/host/auth"
+	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/moat-mcp/moat/host/policy"
 	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
+// Options are the parts of the front door a Server uses. Nil ones are off.
+type Options struct {
+	Version string
+	HTTP    config.HTTP
+	TLS     config.TLS
+	// Auth authenticates HTTP requests; nil serves everyone as Fallback.
+	Auth *auth.Authenticator
+	// Policy decides what each principal may see and call, and how often;
+	// nil allows everything without limits.
+	Policy *policy.Policy
+	// Audit receives one record per call and per refusal.
+	Audit *observe.Audit
+	// Secrets are scrubbed from results and error messages.
+	Secrets *observe.Secrets
+	// Fallback is who calls when no token names anyone: the anonymous
+	// principal over HTTP without auth, the local user over stdio.
+	Fallback *auth.Principal
+}
+
 // Server serves a registry's tools over MCP.
 type Server struct {
-	mcp *mcp.Server
-	log hclog.Logger
+	mcp  *mcp.Server
+	log  hclog.Logger
+	opts Options
+	// transport is "http" or "stdio", set when serving starts.
+	transport string
 
 	calls calls // tool calls in flight
 	posts calls // HTTP POST requests in flight, which carry the calls' answers
 }
 
 // New registers every tool of reg with a new MCP server.
-func New(reg *plugin.Registry, log hclog.Logger, version string) *Server {
-	s := &Server{log: log}
-	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: version}, &mcp.ServerOptions{
+func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
+	if opts.HTTP.MaxBody == 0 {
+		opts.HTTP.MaxBody = config.DefaultMaxBody
+	}
+	s := &Server{log: log, opts: opts}
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: "Tools served by moat from sandboxed WebAssembly plugins.",
 	})
+	s.mcp.AddReceivingMiddleware(s.frontDoor)
 	for _, p := range reg.Plugins() {
 		for _, t := range p.Tools {
 			s.mcp.AddTool(mcpTool(t), s.handler(t))
@@ -72,6 +102,11 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			return toolError(errDraining), nil
 		}
 		defer s.calls.done()
+		p := s.principal(req.GetExtra())
+		secrets := s.opts.Secrets
+		if secrets != nil && p != nil && p.Token != "" {
+			secrets = secrets.WithExtra(p.Token)
+		}
 		if session := req.Session; session != nil {
 			ctx = plugin.WithClientLog(ctx, func(level abi.LogLevel, name, msg string) {
 				// ABI v1 promises plugin logs to clients that asked for them;
@@ -89,15 +124,26 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		out, err := t.Call(ctx, req.Params.Arguments, meta)
 		elapsed := time.Since(start)
 		if err != nil {
-			return s.failed(t, err, elapsed)
+			res, err, outcome := s.failed(t, err, elapsed, secrets)
+			s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+			return res, err
+		}
+		if secrets != nil {
+			out = secrets.ScrubJSON(out)
 		}
 		var res mcp.CallToolResult
 		if err := json.Unmarshal(out, &res); err != nil {
 			// The plugin package checked the shape; what the SDK still
 			// refuses (an unknown content type, say) is the plugin's fault.
 			s.log.Warn("plugin result refused", "plugin", t.Plugin.Name, "tool", t.Name, "error", err)
+			s.audit(p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
 			return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
 		}
+		outcome := "ok"
+		if res.IsError {
+			outcome = "tool_error"
+		}
+		s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 		s.log.Debug("tool call", "tool", t.Name, "duration", elapsed, "is_error", res.IsError)
 		return &res, nil
 	}
@@ -105,22 +151,29 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 
 // failed turns a failed call into what the client sees: a tool error the
 // model can read, or a protocol error when the plugin returned one.
-func (s *Server) failed(t *plugin.Tool, err error, elapsed time.Duration) (*mcp.CallToolResult, error) {
+// It also names the outcome for the audit log.
+func (s *Server) failed(t *plugin.Tool, err error, elapsed time.Duration, secrets *observe.Secrets) (*mcp.CallToolResult, error, string) {
+	msg := err.Error()
+	if secrets != nil {
+		msg = secrets.Scrub(msg)
+	}
 	var proto *plugin.ProtocolError
 	if errors.As(err, &proto) {
-		return nil, &jsonrpc.Error{Code: int64(proto.Code), Message: proto.Message}
+		return nil, &jsonrpc.Error{Code: int64(proto.Code), Message: msg}, "protocol_error"
 	}
 	var argErr *plugin.ArgumentError
 	if errors.As(err, &argErr) {
-		s.log.Debug("tool call refused", "tool", t.Name, "error", err)
-		return toolError(err.Error()), nil
+		s.log.Debug("tool call refused", "tool", t.Name, "error", msg)
+		return toolError(msg), nil, "invalid_arguments"
 	}
+	outcome := "fault:bad_output"
 	if kind := sandbox.KindName(err); kind != "" {
-		s.log.Warn("plugin fault", "plugin", t.Plugin.Name, "tool", t.Name, "kind", kind, "duration", elapsed, "error", err)
+		outcome = "fault:" + kind
+		s.log.Warn("plugin fault", "plugin", t.Plugin.Name, "tool", t.Name, "kind", kind, "duration", elapsed, "error", msg)
 	} else {
-		s.log.Warn("tool call failed", "plugin", t.Plugin.Name, "tool", t.Name, "duration", elapsed, "error", err)
+		s.log.Warn("tool call failed", "plugin", t.Plugin.Name, "tool", t.Name, "duration", elapsed, "error", msg)
 	}
-	return toolError(err.Error()), nil
+	return toolError(msg), nil, outcome
 }
 
 func toolError(msg string) *mcp.CallToolResult {

@@ -7,21 +7,52 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/host/auth"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// maxBody caps one HTTP request body: JSON-RPC messages are small, and a
-// larger body is refused before it is read.
-const maxBody = 4 << 20
 
 // Handler is the HTTP handler of the streamable transport. It serves
 // stateful sessions (clients of 2025-11-25 and earlier, with
 // Mcp-Session-Id) and the stateless requests of 2026-07-28 alike.
+//
+// A request passes, in order: the edge (Origin, body cap), authentication
+// (when configured), the rate limits, the drain's count, the go-sdk.
 func (s *Server) Handler() http.Handler {
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
+	var h http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
+	h = s.countPosts(h)
+	h = s.rateLimitHTTP(h)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", http.MaxBytesHandler(s.countPosts(h), maxBody))
+	if a := s.opts.Auth; a != nil {
+		h = a.Middleware(h, s.refused)
+		for _, path := range a.MetadataPaths() {
+			mux.Handle(path, a.MetadataHandler())
+		}
+	}
+	mux.Handle("/mcp", edge(h, s.opts.HTTP))
 	return mux
+}
+
+// refused audits a request the authentication middleware turned away.
+func (s *Server) refused(r *http.Request, reason string, err error) {
+	outcome := "unauthenticated"
+	if errors.Is(err, auth.ErrInsufficientScope) {
+		outcome = "forbidden"
+	}
+	msgs := jsonrpcRequests(bodyFrom(r.Context()))
+	if len(msgs) == 0 {
+		msgs = []rpcMessage{{}}
+	}
+	for _, m := range msgs {
+		if s.opts.Audit == nil {
+			return
+		}
+		s.opts.Audit.Record(observe.Record{
+			Time: time.Now(), Principal: "unknown", Transport: "http", Method: m.Method, Tool: m.Params.Name,
+			Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
+		}, m.Params.Arguments)
+	}
 }
 
 // countPosts tracks POST requests so a drain can wait until the answers of
@@ -46,10 +77,17 @@ func (s *Server) countPosts(next http.Handler) http.Handler {
 // drains: it stops accepting, lets in-flight calls finish within
 // shutdownTimeout, closes the sessions and returns.
 func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	s.transport = "http"
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: time.Duration(s.opts.HTTP.ReadHeaderTimeout),
+		ReadTimeout:       time.Duration(s.opts.HTTP.ReadTimeout),
+		IdleTimeout:       time.Duration(s.opts.HTTP.IdleTimeout),
+		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	ln, err := listener(ln, s.opts.HTTP, s.opts.TLS)
+	if err != nil {
+		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -89,6 +127,7 @@ func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener, shutdownTimeout
 // ServeStdio serves one client over t (stdin and stdout for moat serve)
 // until the client closes it or ctx ends; then it drains like ServeHTTP.
 func (s *Server) ServeStdio(ctx context.Context, t mcp.Transport, shutdownTimeout time.Duration) error {
+	s.transport = "stdio"
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
 	ran := make(chan error, 1)

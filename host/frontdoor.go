@@ -1,0 +1,134 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/moat-mcp/moat/host/auth"
+	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/observe"
+	"github.com/moat-mcp/moat/host/policy"
+)
+
+// frontDoor holds the parts of the front door built from the configuration.
+type frontDoor struct {
+	auth    *auth.Authenticator
+	policy  *policy.Policy
+	audit   *observe.Audit
+	secrets *observe.Secrets
+}
+
+func (f *frontDoor) close() {
+	if f.auth != nil {
+		f.auth.Close()
+	}
+	f.audit.Close()
+}
+
+// newFrontDoor builds authentication, the policy, the audit log and the
+// secrets from cfg. Errors name the configuration key.
+func newFrontDoor(ctx context.Context, cfg *config.Config) (*frontDoor, error) {
+	f := &frontDoor{secrets: Secrets(cfg)}
+	var err error
+	if cfg.Auth.Configured() {
+		ac := auth.Config{Resource: cfg.Auth.Resource, AuthorizationServers: cfg.Auth.AuthorizationServers}
+		for _, k := range cfg.Auth.APIKeys {
+			ac.APIKeys = append(ac.APIKeys, auth.APIKey{Name: k.Name, SHA256: k.SHA256, Roles: k.Roles})
+		}
+		if j := cfg.Auth.JWT; j != nil {
+			ac.JWT = &auth.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSFile: j.JWKSFile, JWKSURL: j.JWKSURL,
+				RolesClaim: j.RolesClaim, ScopeRoles: j.ScopeRoles, RequiredScopes: j.RequiredScopes}
+		}
+		if f.auth, err = auth.New(ctx, ac); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Auth.Configured() || len(cfg.Roles) > 0 || hasLimits(cfg.RateLimits) {
+		if f.policy, err = newPolicy(cfg); err != nil {
+			f.close()
+			return nil, err
+		}
+	}
+	if cfg.Audit.Path != "" {
+		if f.audit, err = observe.OpenAudit(cfg.Audit.Path, observe.AuditOptions{IncludeArguments: cfg.Audit.IncludeArguments}); err != nil {
+			f.close()
+			return nil, err
+		}
+		f.audit.SetScrubber(f.secrets)
+	}
+	return f, nil
+}
+
+// Secrets are the values moat must never let out: every value granted to
+// a plugin under grants.config.
+func Secrets(cfg *config.Config) *observe.Secrets {
+	s := observe.NewSecrets()
+	names := make([]string, 0, len(cfg.Plugins))
+	for name := range cfg.Plugins {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, v := range cfg.Plugins[name].Grants.Config {
+			s.Add(v)
+		}
+	}
+	return s
+}
+
+func hasLimits(l config.RateLimits) bool {
+	return l.Global != nil || l.PerPrincipal != nil || l.PerTool != nil || l.PerPrincipalTool != nil
+}
+
+func newPolicy(cfg *config.Config) (*policy.Policy, error) {
+	limits, err := policyLimits(cfg.RateLimits, "rate_limits")
+	if err != nil {
+		return nil, err
+	}
+	roles := map[string]policy.Role{}
+	for name, r := range cfg.Roles {
+		role := policy.Role{
+			Tools:     policy.Rules{Allow: r.Allow, Deny: r.Deny},
+			Resources: policy.Rules{Allow: r.Resources.Allow, Deny: r.Resources.Deny},
+			Prompts:   policy.Rules{Allow: r.Prompts.Allow, Deny: r.Prompts.Deny},
+		}
+		if r.RateLimits != nil {
+			l, err := policyLimits(*r.RateLimits, "roles."+name+".rate_limits")
+			if err != nil {
+				return nil, err
+			}
+			role.Limits = &l
+		}
+		roles[name] = role
+	}
+	return policy.New(roles, limits, policy.Options{})
+}
+
+func policyLimits(c config.RateLimits, key string) (policy.Limits, error) {
+	var out policy.Limits
+	for _, l := range []struct {
+		name string
+		in   *config.RateLimit
+		out  **policy.Limit
+	}{
+		{"global", c.Global, &out.Global},
+		{"per_principal", c.PerPrincipal, &out.PerPrincipal},
+		{"per_tool", c.PerTool, &out.PerTool},
+		{"per_principal_tool", c.PerPrincipalTool, &out.PerPrincipalTool},
+	} {
+		if l.in == nil {
+			continue
+		}
+		r, err := policy.ParseRate(l.in.Rate)
+		if err != nil {
+			return out, fmt.Errorf("%s.%s.rate: %w", key, l.name, err)
+		}
+		burst := l.in.Burst
+		if burst <= 0 {
+			burst = max(1, int(r))
+		}
+		*l.out = &policy.Limit{Rate: r, Burst: burst}
+	}
+	return out, nil
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/moat-mcp/moat/host/config"
+	"golang.org/x/net/netutil"
+)
+
+// The HTTP edge: what every request passes before anything reads it as MCP.
+
+type bodyKey struct{}
+
+// bodyFrom returns the request body the edge read, or nil.
+func bodyFrom(ctx context.Context) []byte {
+	b, _ := ctx.Value(bodyKey{}).([]byte)
+	return b
+}
+
+// edge refuses foreign browser origins (403) and bodies over the cap (413),
+// and reads the body once so later layers can look at it.
+func edge(next http.Handler, cfg config.HTTP) http.Handler {
+	allowed := map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		allowed[strings.TrimSuffix(o, "/")] = true
+	}
+	limit := int64(cfg.MaxBody)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && !allowed[origin] {
+			http.Error(w, fmt.Sprintf("origin %s may not call this server; an operator can add it to http.allowed_origins", origin), http.StatusForbidden)
+			return
+		}
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > limit {
+			tooLarge(w, limit)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				tooLarge(w, limit)
+				return
+			}
+			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
+	})
+}
+
+func tooLarge(w http.ResponseWriter, limit int64) {
+	http.Error(w, fmt.Sprintf("request body is larger than %s (http.max_body)", config.Size(limit)), http.StatusRequestEntityTooLarge)
+}
+
+// listener wraps ln with the connection cap and, when configured, TLS.
+func listener(ln net.Listener, httpCfg config.HTTP, tlsCfg config.TLS) (net.Listener, error) {
+	if httpCfg.MaxConnections > 0 {
+		ln = netutil.LimitListener(ln, httpCfg.MaxConnections)
+	}
+	if !tlsCfg.Enabled() {
+		return ln, nil
+	}
+	tc, err := tlsConfig(tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	return tls.NewListener(ln, tc), nil
+}
+
+func tlsConfig(c config.TLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("tls.cert and tls.key: %w; point them at a PEM certificate and its private key", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if c.ClientCA != "" {
+		pem, err := os.ReadFile(c.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.client_ca: %s holds no PEM certificate; point it at the CA that signs client certificates", c.ClientCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}

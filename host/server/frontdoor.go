@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/moat-mcp/moat/host/auth"
+	"github.com/moat-mcp/moat/host/observe"
+	"github.com/moat-mcp/moat/host/policy"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The front door on the MCP side: who is calling, whether they may see and
+// call a tool, and whether they are within their rate.
+
+// principal is who sent an MCP request: the one its token names, or the
+// transport's fallback (anonymous over HTTP without auth, local over stdio).
+func (s *Server) principal(extra *mcp.RequestExtra) *auth.Principal {
+	if extra != nil {
+		if p := auth.FromTokenInfo(extra.TokenInfo); p != nil {
+			return p
+		}
+	}
+	return s.opts.Fallback
+}
+
+// subject is what the policy knows of a principal.
+func subject(p *auth.Principal) policy.Subject {
+	if p == nil {
+		return policy.Subject{ID: "anonymous", All: true}
+	}
+	all := p.Method == auth.MethodAnonymous || (p.Method == auth.MethodLocal && len(p.Roles) == 0)
+	return policy.Subject{ID: p.ID, Roles: p.Roles, All: all}
+}
+
+// runsPlugin are the methods that run plugin code, which the rate limits
+// govern; everything else counts only against the global bucket.
+var runsPlugin = map[string]bool{
+	"tools/call": true, "resources/read": true, "prompts/get": true, "completion/complete": true,
+}
+
+// frontDoor is the receiving middleware of the MCP server: lists filtered
+// to what the caller may call, calls it may not make answered exactly as an
+// unknown tool is, and, over stdio, the rate limits.
+func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if s.opts.Policy == nil {
+			return next(ctx, method, req)
+		}
+		p := s.principal(req.GetExtra())
+		sub := subject(p)
+		switch r := req.(type) {
+		case *mcp.CallToolRequest:
+			name := r.Params.Name
+			if !s.opts.Policy.Allowed(sub, policy.Tool, name) {
+				s.audit(p, "tools/call", name, "", "denied", "", 0, r.Params.Arguments)
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
+			}
+			if s.transport == "stdio" {
+				if d := s.opts.Policy.Take(sub, name, true); !d.OK {
+					s.audit(p, "tools/call", name, "", "rate_limited", d.Scope, 0, r.Params.Arguments)
+					return nil, rateLimitedError(d)
+				}
+			}
+		default:
+			if s.transport == "stdio" {
+				if d := s.opts.Policy.Take(sub, "", runsPlugin[method]); !d.OK {
+					return nil, rateLimitedError(d)
+				}
+			}
+		}
+		res, err := next(ctx, method, req)
+		if err != nil {
+			return res, err
+		}
+		if list, ok := res.(*mcp.ListToolsResult); ok {
+			visible := list.Tools[:0:0]
+			for _, t := range list.Tools {
+				if s.opts.Policy.Allowed(sub, policy.Tool, t.Name) {
+					visible = append(visible, t)
+				}
+			}
+			filtered := *list
+			filtered.Tools = visible
+			return &filtered, nil
+		}
+		return res, nil
+	}
+}
+
+// rateLimitedError is the JSON-RPC answer to a request over its rate.
+func rateLimitedError(d policy.Decision) error {
+	ms := retryMillis(d.RetryAfter)
+	data, _ := json.Marshal(map[string]any{"retryAfterMs": ms, "scope": d.Scope})
+	return &jsonrpc.Error{Code: codeRateLimited, Message: fmt.Sprintf("rate limited (%s): retry after %dms", d.Scope, ms), Data: data}
+}
+
+// codeRateLimited is the JSON-RPC error code of a refused request: in the
+// range JSON-RPC leaves to servers.
+const codeRateLimited = -32029
+
+func retryMillis(d time.Duration) int64 {
+	return max(1, int64(math.Ceil(float64(d)/float64(time.Millisecond))))
+}
+
+// rateLimitHTTP applies the rate limits to HTTP requests before the MCP
+// layer, so that a refusal is a 429 with Retry-After.
+func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Policy == nil || r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := auth.PrincipalFrom(r.Context())
+		if p == nil {
+			p = s.opts.Fallback
+		}
+		sub := subject(p)
+		for _, msg := range jsonrpcRequests(bodyFrom(r.Context())) {
+			if msg.Method == "" {
+				continue
+			}
+			d := s.opts.Policy.Take(sub, msg.Params.Name, runsPlugin[msg.Method])
+			if d.OK {
+				continue
+			}
+			if msg.Method == "tools/call" {
+				s.auditHTTP(r, p, msg.Params.Name, "rate_limited", d.Scope, msg.Params.Arguments)
+			}
+			secs := int64(math.Ceil(d.RetryAfter.Seconds()))
+			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			body, _ := json.Marshal(map[string]any{
+				"jsonrpc": "2.0", "id": msg.ID,
+				"error": rateLimitedError(d),
+			})
+			w.Write(body)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rpcMessage is the part of a JSON-RPC message the rate limits look at.
+type rpcMessage struct {
+	ID     json.RawMessage `json:"id,omitempty"`
+	Method string          `json:"method"`
+	Params struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"params"`
+}
+
+// jsonrpcRequests reads the messages of a body, one or a batch. What does
+// not parse is left for the MCP layer to refuse.
+func jsonrpcRequests(body []byte) []rpcMessage {
+	var one rpcMessage
+	if err := json.Unmarshal(body, &one); err == nil {
+		return []rpcMessage{one}
+	}
+	var batch []rpcMessage
+	if err := json.Unmarshal(body, &batch); err == nil {
+		return batch
+	}
+	return nil
+}
+
+// audit records one call or refusal seen at the MCP layer.
+func (s *Server) audit(p *auth.Principal, method, tool, plugin, outcome, reason string, d time.Duration, args json.RawMessage) {
+	if s.opts.Audit == nil {
+		return
+	}
+	id := "anonymous"
+	if p != nil {
+		id = p.ID
+	}
+	s.opts.Audit.Record(observe.Record{
+		Time: time.Now(), Principal: id, Transport: s.transport, Method: method, Tool: tool, Plugin: plugin,
+		Outcome: outcome, Reason: reason, DurationMS: float64(d.Microseconds()) / 1000,
+	}, args)
+}
+
+// auditHTTP records a refusal at the HTTP layer, with the client's address.
+func (s *Server) auditHTTP(r *http.Request, p *auth.Principal, tool, outcome, reason string, args json.RawMessage) {
+	if s.opts.Audit == nil {
+		return
+	}
+	id := "anonymous"
+	if p != nil {
+		id = p.ID
+	}
+	s.opts.Audit.Record(observe.Record{
+		Time: time.Now(), Principal: id, Transport: "http", Method: "tools/call", Tool: tool,
+		Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
+	}, args)
+}
