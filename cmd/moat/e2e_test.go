@@ -117,7 +117,7 @@ type server struct {
 	done chan error
 }
 
-var urlLine = regexp.MustCompile(`url=(http://\S+/mcp)`)
+var urlLine = regexp.MustCompile(`url=(https?://\S+/mcp)`)
 
 // startHTTP runs moat serve --listen 127.0.0.1:0 with args, and waits until
 // it says where it listens.

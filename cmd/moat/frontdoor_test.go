@@ -10,16 +10,19 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -269,6 +272,20 @@ func TestFrontDoor(t *testing.T) {
 		if resp := f.post(t, opsKey, "https://evil.example", call); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("a foreign Origin: %d, want 403", resp.StatusCode)
 		}
+		// DNS rebinding: a loopback listener refuses another Host.
+		req, _ := http.NewRequest(http.MethodPost, f.srv.url, bytes.NewReader(call))
+		req.Host = "attacker.example:80"
+		req.Header.Set("Authorization", "Bearer "+opsKey)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a foreign Host on loopback: %d, want 403", resp.StatusCode)
+		}
 	})
 
 	t.Run("the audit log", func(t *testing.T) {
@@ -322,5 +339,42 @@ func TestKeyNew(t *testing.T) {
 	key := strings.TrimSpace(lines[1])
 	if len(key) < 32 || !strings.Contains(out, "sha256: "+digest(key)) || !strings.Contains(out, `roles: ["ops", "viewer"]`) {
 		t.Fatalf("key %q, output:\n%s", key, out)
+	}
+}
+
+// Over stdio the caller is the local user, with auth.stdio_roles, and a
+// call over its rate is a JSON-RPC error that says when to retry.
+func TestStdioRolesAndRateLimits(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, `
+auth: {stdio_roles: [viewer]}
+roles:
+  viewer: {allow: ["time_get_*"]}
+rate_limits:
+  per_principal_tool: {rate: "1/m", burst: 2}
+`)
+	cmd := exec.Command(moatBin, "serve", "--config", config, "--plugins", pluginsDir)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t))
+	s := connect(t, &mcp.CommandTransport{Command: cmd}, "2025-11-25")
+	if names := toolNamesOf(t, s); strings.Join(names, ",") != "time_get_current_time" {
+		t.Fatalf("the local user with role viewer sees %v", names)
+	}
+	for range 2 {
+		if res := callTool(t, s, "time_get_current_time", map[string]any{"timezone": "UTC"}); res.IsError {
+			t.Fatal(text(res))
+		}
+	}
+	_, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "time_get_current_time", Arguments: map[string]any{"timezone": "UTC"}})
+	var rpcErr *jsonrpc.Error
+	if !errors.As(err, &rpcErr) || !strings.Contains(rpcErr.Message, "rate limited") {
+		t.Fatalf("past the burst over stdio: %v", err)
+	}
+	var data struct {
+		RetryAfterMS int64 `json:"retryAfterMs"`
+	}
+	if json.Unmarshal(rpcErr.Data, &data); data.RetryAfterMS < 1000 {
+		t.Fatalf("retryAfterMs = %d (data %s); the bucket refills in about a minute", data.RetryAfterMS, rpcErr.Data)
 	}
 }

@@ -124,7 +124,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		out, err := t.Call(ctx, req.Params.Arguments, meta)
 		elapsed := time.Since(start)
 		if err != nil {
-			res, err, outcome := s.failed(t, err, elapsed, secrets)
+			res, outcome, err := s.failed(t, err, elapsed, secrets)
 			s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 			return res, err
 		}
@@ -152,19 +152,19 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 // failed turns a failed call into what the client sees: a tool error the
 // model can read, or a protocol error when the plugin returned one.
 // It also names the outcome for the audit log.
-func (s *Server) failed(t *plugin.Tool, err error, elapsed time.Duration, secrets *observe.Secrets) (*mcp.CallToolResult, error, string) {
+func (s *Server) failed(t *plugin.Tool, err error, elapsed time.Duration, secrets *observe.Secrets) (*mcp.CallToolResult, string, error) {
 	msg := err.Error()
 	if secrets != nil {
 		msg = secrets.Scrub(msg)
 	}
 	var proto *plugin.ProtocolError
 	if errors.As(err, &proto) {
-		return nil, &jsonrpc.Error{Code: int64(proto.Code), Message: msg}, "protocol_error"
+		return nil, "protocol_error", &jsonrpc.Error{Code: int64(proto.Code), Message: msg}
 	}
 	var argErr *plugin.ArgumentError
 	if errors.As(err, &argErr) {
 		s.log.Debug("tool call refused", "tool", t.Name, "error", msg)
-		return toolError(msg), nil, "invalid_arguments"
+		return toolError(msg), "invalid_arguments", nil
 	}
 	outcome := "fault:bad_output"
 	if kind := sandbox.KindName(err); kind != "" {
@@ -173,7 +173,7 @@ func (s *Server) failed(t *plugin.Tool, err error, elapsed time.Duration, secret
 	} else {
 		s.log.Warn("tool call failed", "plugin", t.Plugin.Name, "tool", t.Name, "duration", elapsed, "error", msg)
 	}
-	return toolError(msg), nil, outcome
+	return toolError(msg), outcome, nil
 }
 
 func toolError(msg string) *mcp.CallToolResult {
