@@ -21,6 +21,17 @@ type Config struct {
 	// SIGINT or SIGTERM. Default 15s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	Log             Log      `yaml:"log"`
+	// AdminListen is the address of the admin listener, which serves
+	// /metrics, /healthz, /readyz and /health apart from /mcp. Default
+	// 127.0.0.1:9090; AdminListenOff ("off") disables it.
+	AdminListen string `yaml:"admin_listen"`
+	// MaxInflight caps the tool calls running at once across all plugins;
+	// a call past it is refused at once with a retryable error. 0 in a file
+	// means the default, 256.
+	MaxInflight int `yaml:"max_inflight"`
+	// Breaker is the circuit breaker of every plugin; a plugin's own
+	// breaker overrides it field by field (see PluginBreaker).
+	Breaker Breaker `yaml:"breaker"`
 	// Limits are the defaults of every plugin; a plugin's own limits
 	// override them field by field.
 	Limits Limits `yaml:"limits"`
@@ -60,6 +71,21 @@ type Plugin struct {
 	Prefix *string `yaml:"prefix"`
 	Limits Limits  `yaml:"limits"`
 	Grants Grants  `yaml:"grants"`
+	// Breaker overrides the top-level breaker field by field.
+	Breaker Breaker `yaml:"breaker"`
+}
+
+// Breaker is a plugin's circuit breaker: after Failures consecutive faults
+// it opens and refuses calls for OpenFor, then lets HalfOpenCalls trial
+// calls through. Zero fields take the next layer's value.
+type Breaker struct {
+	// Failures is how many consecutive faults open the breaker. Default 5.
+	Failures int `yaml:"failures"`
+	// OpenFor is how long it stays open before a trial. Default 30s.
+	OpenFor Duration `yaml:"open_for"`
+	// HalfOpenCalls is how many calls it lets through while half-open.
+	// Default 1.
+	HalfOpenCalls int `yaml:"half_open_calls"`
 }
 
 // Limits are a plugin's limits; zero fields take the defaults.
@@ -77,7 +103,35 @@ const (
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
+	DefaultAdminListen     = "127.0.0.1:9090"
+	DefaultMaxInflight     = 256
 )
+
+// AdminListenOff is the admin_listen value that disables the admin listener.
+const AdminListenOff = "off"
+
+// DefaultBreaker is the breaker of a plugin when no layer sets a field.
+var DefaultBreaker = Breaker{Failures: 5, OpenFor: Duration(30 * time.Second), HalfOpenCalls: 1}
+
+// over returns b with every zero field taken from base.
+func (b Breaker) over(base Breaker) Breaker {
+	if b.Failures > 0 {
+		base.Failures = b.Failures
+	}
+	if b.OpenFor > 0 {
+		base.OpenFor = b.OpenFor
+	}
+	if b.HalfOpenCalls > 0 {
+		base.HalfOpenCalls = b.HalfOpenCalls
+	}
+	return base
+}
+
+// PluginBreaker is the breaker of the named plugin, field by field: its
+// own over the top-level breaker over DefaultBreaker.
+func (c *Config) PluginBreaker(name string) Breaker {
+	return c.Plugins[name].Breaker.over(c.Breaker.over(DefaultBreaker))
+}
 
 // Sandbox returns the limits for the sandbox, l over base field by field.
 func (l Limits) Sandbox(base sandbox.Limits) sandbox.Limits {

@@ -17,8 +17,11 @@ func TestDefaultHasEveryDefault(t *testing.T) {
 	}
 	wd, _ := os.Getwd()
 	if c.Listen != "" || c.PluginsDir != filepath.Join(wd, "plugins") || time.Duration(c.ShutdownTimeout) != 15*time.Second ||
-		c.Log.Level != "info" || c.Log.Format != "text" {
+		c.Log.Level != "info" || c.Log.Format != "text" || c.AdminListen != "127.0.0.1:9090" || c.MaxInflight != 256 {
 		t.Fatalf("default = %+v", c)
+	}
+	if b := c.PluginBreaker("anything"); b != config.DefaultBreaker {
+		t.Fatalf("default breaker = %+v", b)
 	}
 	l := c.PluginLimits("anything")
 	if l.Timeout != 10*time.Second || l.Memory != 64<<20 || l.Output != 1<<20 || l.Instances != 4 || l.QueueTimeout != time.Second {
@@ -156,5 +159,84 @@ func TestOnlyLoopbackWithoutAuth(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "moat key new") {
 			t.Errorf("the refusal does not say how to configure a key: %v", err)
 		}
+	}
+}
+
+func TestOperationsKeysAndTheirDefaults(t *testing.T) {
+	cases := []struct {
+		name, yaml  string
+		admin       string
+		inflight    int
+		time, fetch config.Breaker
+	}{
+		{
+			name: "nothing set", yaml: "",
+			admin: "127.0.0.1:9090", inflight: 256,
+			time:  config.Breaker{Failures: 5, OpenFor: config.Duration(30 * time.Second), HalfOpenCalls: 1},
+			fetch: config.Breaker{Failures: 5, OpenFor: config.Duration(30 * time.Second), HalfOpenCalls: 1},
+		},
+		{
+			name: "off, zero inflight means the default", yaml: "admin_listen: off\nmax_inflight: 0",
+			admin: "off", inflight: 256,
+			time:  config.DefaultBreaker,
+			fetch: config.DefaultBreaker,
+		},
+		{
+			name: "plugin breaker over the top-level one over the defaults",
+			yaml: `
+admin_listen: 0.0.0.0:9100
+max_inflight: 32
+breaker: {failures: 3, open_for: 1m}
+plugins:
+  time: {breaker: {open_for: 5s, half_open_calls: 2}}
+`,
+			admin: "0.0.0.0:9100", inflight: 32,
+			time:  config.Breaker{Failures: 3, OpenFor: config.Duration(5 * time.Second), HalfOpenCalls: 2},
+			fetch: config.Breaker{Failures: 3, OpenFor: config.Duration(time.Minute), HalfOpenCalls: 1},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(c.yaml), "moat.yaml", "/tmp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.AdminListen != c.admin || cfg.MaxInflight != c.inflight {
+				t.Errorf("admin_listen %q, max_inflight %d; want %q, %d", cfg.AdminListen, cfg.MaxInflight, c.admin, c.inflight)
+			}
+			if got := cfg.PluginBreaker("time"); got != c.time {
+				t.Errorf("time breaker = %+v, want %+v", got, c.time)
+			}
+			if got := cfg.PluginBreaker("fetch"); got != c.fetch {
+				t.Errorf("fetch breaker = %+v, want %+v", got, c.fetch)
+			}
+		})
+	}
+}
+
+func TestBadOperationsKeys(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		says       []string
+	}{
+		{"admin_listen not host:port", "admin_listen: 9090", []string{"admin_listen", `"9090" is not host:port`, "127.0.0.1:9090", "off"}},
+		{"negative max_inflight", "max_inflight: -1", []string{"max_inflight", "negative", "256"}},
+		{"negative failures", "breaker: {failures: -2}", []string{"breaker.failures", "negative"}},
+		{"negative open_for", "breaker: {open_for: -1s}", []string{"breaker.open_for", "not a duration"}},
+		{"negative half_open_calls in a plugin", "plugins: {time: {breaker: {half_open_calls: -1}}}", []string{"plugins.time.breaker.half_open_calls", "negative"}},
+		{"unknown breaker key", "breaker: {failure: 3}", []string{"line 1", `unknown key "failure" in breaker`, "failures, open_for, half_open_calls"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(c.yaml), "moat.yaml", "/tmp")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, s := range c.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%q does not say %q", err, s)
+				}
+			}
+		})
 	}
 }

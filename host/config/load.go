@@ -218,6 +218,12 @@ func (c *Config) applyDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = DefaultLogFormat
 	}
+	if c.AdminListen == "" {
+		c.AdminListen = DefaultAdminListen
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+	}
 	if c.HTTP.MaxBody == 0 {
 		c.HTTP.MaxBody = DefaultMaxBody
 	}
@@ -282,6 +288,17 @@ func (c *Config) validate() error {
 			return fmt.Errorf("listen: %q is not host:port; write for example 127.0.0.1:8080, or leave listen out to serve stdio", c.Listen)
 		}
 	}
+	if c.AdminListen != AdminListenOff {
+		if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
+			return fmt.Errorf("admin_listen: %q is not host:port; write for example 127.0.0.1:9090, or off to disable the admin listener", c.AdminListen)
+		}
+	}
+	if c.MaxInflight < 0 {
+		return fmt.Errorf("max_inflight: %d is negative; set 1 or more, or leave it out for the default %d", c.MaxInflight, DefaultMaxInflight)
+	}
+	if err := c.Breaker.validate("breaker"); err != nil {
+		return err
+	}
 	if !slices.Contains(logLevels, c.Log.Level) {
 		return fmt.Errorf("log.level: %q is not a level; use one of %s", c.Log.Level, strings.Join(logLevels, ", "))
 	}
@@ -336,6 +353,9 @@ func (c *Config) validate() error {
 		if err := p.Limits.validate(key + ".limits"); err != nil {
 			return err
 		}
+		if err := p.Breaker.validate(key + ".breaker"); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -349,6 +369,16 @@ func (l Limits) validate(key string) error {
 	}
 	if l.Instances < 0 {
 		return fmt.Errorf("%s.instances: %d is negative; set 1 or more", key, l.Instances)
+	}
+	return nil
+}
+
+func (b Breaker) validate(key string) error {
+	if b.Failures < 0 {
+		return fmt.Errorf("%s.failures: %d is negative; set 1 or more, or leave it out for the default %d", key, b.Failures, DefaultBreaker.Failures)
+	}
+	if b.HalfOpenCalls < 0 {
+		return fmt.Errorf("%s.half_open_calls: %d is negative; set 1 or more, or leave it out for the default %d", key, b.HalfOpenCalls, DefaultBreaker.HalfOpenCalls)
 	}
 	return nil
 }
