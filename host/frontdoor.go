@@ -3,8 +3,10 @@ package host
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
@@ -19,11 +21,16 @@ type frontDoor struct {
 	secrets *observe.Secrets
 }
 
-func (f *frontDoor) close() {
+func (f *frontDoor) close(log hclog.Logger) {
 	if f.auth != nil {
 		f.auth.Close()
 	}
-	f.audit.Close()
+	if err := f.audit.Close(); err != nil {
+		log.Error("the audit log could not be written in full", "error", err)
+	}
+	if n := f.audit.Dropped(); n > 0 {
+		log.Warn("audit records were dropped because the audit writer fell behind", "dropped", n)
+	}
 }
 
 // newFrontDoor builds authentication, the policy, the audit log and the
@@ -46,13 +53,13 @@ func newFrontDoor(ctx context.Context, cfg *config.Config) (*frontDoor, error) {
 	}
 	if cfg.Auth.Configured() || len(cfg.Roles) > 0 || hasLimits(cfg.RateLimits) {
 		if f.policy, err = newPolicy(cfg); err != nil {
-			f.close()
+			f.close(hclog.NewNullLogger())
 			return nil, err
 		}
 	}
 	if cfg.Audit.Path != "" {
 		if f.audit, err = observe.OpenAudit(cfg.Audit.Path, observe.AuditOptions{IncludeArguments: cfg.Audit.IncludeArguments}); err != nil {
-			f.close()
+			f.close(hclog.NewNullLogger())
 			return nil, err
 		}
 		f.audit.SetScrubber(f.secrets)
@@ -125,8 +132,11 @@ func policyLimits(c config.RateLimits, key string) (policy.Limits, error) {
 			return out, fmt.Errorf("%s.%s.rate: %w", key, l.name, err)
 		}
 		burst := l.in.Burst
-		if burst <= 0 {
-			burst = max(1, int(r))
+		if burst < 0 {
+			return out, fmt.Errorf("%s.%s.burst: %d is negative; set 1 or more, or leave it out for the per-second rate", key, l.name, burst)
+		}
+		if burst == 0 {
+			burst = max(1, int(math.Ceil(float64(r))))
 		}
 		*l.out = &policy.Limit{Rate: r, Burst: burst}
 	}

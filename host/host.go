@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/plugin"
 	"github.com/moat-mcp/moat/host/server"
 	"github.com/moat-mcp/moat/sandbox"
@@ -44,6 +45,8 @@ type ServeOptions struct {
 	// Stdio is the transport when cfg.Listen is empty; nil means the
 	// process's stdin and stdout.
 	Stdio mcp.Transport
+	// AdminReady, if set, receives the admin listener's address.
+	AdminReady func(addr net.Addr)
 }
 
 // Serve loads the configured plugins and serves their tools until ctx ends
@@ -63,9 +66,41 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		return err
 	}
 	defer engine.Close(context.Background())
+	front, err := newFrontDoor(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer front.close(log)
+
+	// The admin listener comes up first, so probes see "starting".
+	var admin *server.Admin
+	metrics := observe.NewMetrics(Version, func() []observe.PoolStats { return admin.Pools() }, front.audit)
+	admin = server.NewAdmin(metrics, Version, log)
+	if cfg.AdminListen != "" && cfg.AdminListen != config.AdminListenOff {
+		aln, err := net.Listen("tcp", cfg.AdminListen)
+		switch {
+		case err != nil && cfg.Listen == "":
+			// Clients start a stdio moat each; the second cannot have the
+			// port, and its tools matter more than its metrics.
+			log.Warn("no admin listener: its address is taken; metrics and health are off for this stdio server", "admin_listen", cfg.AdminListen, "error", err)
+		case err != nil:
+			return fmt.Errorf("admin_listen %s: %w; choose a free address, or set admin_listen: off", cfg.AdminListen, err)
+		default:
+			log.Info("serving metrics and health", "url", "http://"+aln.Addr().String()+"/metrics")
+			if opts.AdminReady != nil {
+				opts.AdminReady(aln.Addr())
+			}
+			stop := admin.ServeAdmin(aln)
+			defer stop()
+		}
+	}
+	go func() {
+		<-ctx.Done()
+		admin.Drain()
+	}()
 
 	start := time.Now()
-	reg, errs := plugin.Load(ctx, cfg, engine, plugin.NewHost(log))
+	reg, errs := plugin.Load(ctx, cfg, engine, plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics})
 	defer reg.Close(context.Background())
 	for _, err := range errs {
 		log.Error("plugin not loaded", "error", err)
@@ -79,16 +114,12 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		log.Warn("no plugins loaded; put .wasm files in plugins_dir or pass --plugins DIR", "plugins_dir", cfg.PluginsDir)
 	}
 	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
+	admin.Loaded(reg, len(errs))
 
-	front, err := newFrontDoor(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer front.close()
 	sopts := server.Options{
 		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
 		Auth: front.auth, Policy: front.policy, Audit: front.audit, Secrets: front.secrets,
-		Fallback: auth.Anonymous(nil),
+		Fallback: auth.Anonymous(nil), Metrics: metrics, MaxInflight: cfg.MaxInflight,
 	}
 	if cfg.Listen == "" {
 		sopts.Fallback = auth.Local(cfg.Auth.StdioRoles)
@@ -101,6 +132,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 			t = &mcp.StdioTransport{}
 		}
 		log.Info("serving MCP over stdio")
+		admin.SetReady()
 		return srv.ServeStdio(ctx, t, shutdown)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -115,6 +147,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())
 	}
+	admin.SetReady()
 	return srv.ServeHTTP(ctx, ln, shutdown)
 }
 
@@ -182,7 +215,9 @@ func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine,
 			return nil, fmt.Errorf("%q is neither a .wasm file nor a plugin in plugins_dir (%s); give a path or a plugin name", arg, cfg.PluginsDir)
 		}
 	}
-	return plugin.LoadOne(ctx, engine, name, path, cfg.PluginPrefix(name), cfg.PluginLimits(name), plugin.NewHost(log))
+	spec := plugin.SpecFor(cfg, name, plugin.Options{Host: plugin.NewHost(log), Log: log})
+	spec.Path = path
+	return plugin.LoadOne(ctx, engine, spec)
 }
 
 // GoVersion is the Go release moat was built with.

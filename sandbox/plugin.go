@@ -24,6 +24,9 @@ type Spec struct {
 	Limits Limits
 	// Host receives the plugin's logs and output. Nil discards them.
 	Host Host
+	// OnWait, if set, is told how long each call waited for a free
+	// instance (zero when one was free at once).
+	OnWait func(time.Duration)
 }
 
 // Plugin is a loaded, validated module with its pool of instances. It is
@@ -32,6 +35,7 @@ type Plugin struct {
 	name        string
 	limits      Limits
 	host        Host
+	onWait      func(time.Duration)
 	rt          wazero.Runtime
 	compiled    wazero.CompiledModule
 	modConfig   wazero.ModuleConfig
@@ -58,7 +62,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 	if host == nil {
 		host = discardHost{}
 	}
-	p := &Plugin{name: spec.Name, limits: limits, host: host, size: len(spec.Wasm), pool: newPool(limits.Instances)}
+	p := &Plugin{name: spec.Name, limits: limits, host: host, onWait: spec.OnWait, size: len(spec.Wasm), pool: newPool(limits.Instances)}
 	p.rt = e.newRuntime(ctx, limits)
 	ok := false
 	defer func() {

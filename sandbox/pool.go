@@ -31,12 +31,18 @@ func newPool(size int) *pool {
 func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 	select {
 	case p.pool.slots <- struct{}{}:
+		if p.onWait != nil {
+			p.onWait(0)
+		}
 	default:
 		start := time.Now()
 		timer := time.NewTimer(p.limits.QueueTimeout)
 		select {
 		case p.pool.slots <- struct{}{}:
 			timer.Stop()
+			if p.onWait != nil {
+				p.onWait(time.Since(start))
+			}
 		case <-timer.C:
 			return nil, fault(p.name, ErrBusy, nil, "is busy: all %d instances stayed busy for %v; retry, or raise limits.instances or limits.queue_timeout", p.limits.Instances, p.limits.QueueTimeout)
 		case <-ctx.Done():

@@ -125,7 +125,7 @@ func startHTTP(t *testing.T, args ...string) *server {
 	t.Helper()
 	needBuild(t)
 	cmd := exec.Command(moatBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t))
+	cmd.Env = moatEnv(t)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +165,12 @@ var cacheOnce = sync.OnceValue(func() string {
 })
 
 func cacheHome(t *testing.T) string { return cacheOnce() }
+
+// moatEnv is the environment of a moat the tests start: the shared cache,
+// and the admin listener on a free port, so that moats run side by side.
+func moatEnv(t *testing.T, extra ...string) []string {
+	return append(append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t), "MOAT_ADMIN_LISTEN=127.0.0.1:0"), extra...)
+}
 
 func connect(t *testing.T, transport mcp.Transport, version string) *mcp.ClientSession {
 	t.Helper()
@@ -299,7 +305,7 @@ func TestStdio(t *testing.T) {
 	for _, version := range protocolVersions {
 		t.Run(version, func(t *testing.T) {
 			cmd := exec.Command(moatBin, "serve", "--plugins", pluginsDir)
-			cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t))
+			cmd.Env = moatEnv(t)
 			log := &stderrLog{}
 			stderr, _ := cmd.StderrPipe()
 			go log.read(stderr)

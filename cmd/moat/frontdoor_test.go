@@ -356,7 +356,7 @@ rate_limits:
   per_principal_tool: {rate: "1/m", burst: 2}
 `)
 	cmd := exec.Command(moatBin, "serve", "--config", config, "--plugins", pluginsDir)
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t))
+	cmd.Env = moatEnv(t)
 	s := connect(t, &mcp.CommandTransport{Command: cmd}, "2025-11-25")
 	if names := toolNamesOf(t, s); strings.Join(names, ",") != "time_get_current_time" {
 		t.Fatalf("the local user with role viewer sees %v", names)

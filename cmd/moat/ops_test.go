@@ -155,7 +155,7 @@ func TestBadConfigIsRefusedAtStart(t *testing.T) {
 func runMoat(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(moatBin, args...)
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t))
+	cmd.Env = moatEnv(t)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

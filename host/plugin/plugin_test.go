@@ -59,7 +59,7 @@ func loadDir(t *testing.T, dir, yaml string) (*Registry, []error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, errs := Load(context.Background(), cfg, engine, nil)
+	reg, errs := Load(context.Background(), cfg, engine, Options{})
 	t.Cleanup(func() { reg.Close(context.Background()); engine.Close(context.Background()) })
 	return reg, errs
 }

@@ -9,9 +9,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 )
 
@@ -24,10 +27,46 @@ type Plugin struct {
 	Tools       []*Tool
 
 	sandbox *sandbox.Plugin
+	breaker *breaker
+	metrics *observe.Metrics
 }
 
 // Sandbox is the plugin's sandboxed module, for its stats and imports.
 func (p *Plugin) Sandbox() *sandbox.Plugin { return p.sandbox }
+
+// Health reports the plugin's breaker and faults.
+func (p *Plugin) Health() Health { return p.breaker.health() }
+
+// fault counts a fault of the plugin in the metrics.
+func (p *Plugin) fault(err error) {
+	kind := sandbox.KindName(err)
+	if kind == "" {
+		kind = "bad_output"
+	}
+	if kind != "canceled" && kind != "closed" {
+		p.metrics.Fault(p.Name, kind)
+	}
+}
+
+// Spec is what loading one plugin needs.
+type Spec struct {
+	Name    string
+	Path    string
+	Prefix  string
+	Limits  sandbox.Limits
+	Breaker BreakerSettings
+	// Host receives the plugin's logs; Log the breaker's state changes.
+	Host    sandbox.Host
+	Log     hclog.Logger
+	Metrics *observe.Metrics
+}
+
+// Options are what Load passes to every plugin.
+type Options struct {
+	Host    sandbox.Host
+	Log     hclog.Logger
+	Metrics *observe.Metrics
+}
 
 // pluginName is what a plugin's name may hold: it becomes part of tool
 // names, so MCP's tool-name characters.
@@ -65,14 +104,14 @@ func Names(cfg *config.Config) ([]string, error) {
 
 // Load loads every configured plugin into engine. A plugin that fails is
 // left out and its error returned among errs; the registry serves the rest.
-func Load(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, host sandbox.Host) (r *Registry, errs []error) {
+func Load(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, opts Options) (r *Registry, errs []error) {
 	r = &Registry{tools: map[string]*Tool{}}
 	names, err := Names(cfg)
 	if err != nil {
 		return r, []error{err}
 	}
 	for _, name := range names {
-		p, err := LoadOne(ctx, engine, name, cfg.PluginPath(name), cfg.PluginPrefix(name), cfg.PluginLimits(name), host)
+		p, err := LoadOne(ctx, engine, SpecFor(cfg, name, opts))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -85,9 +124,20 @@ func Load(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, host 
 	return r, errs
 }
 
-// LoadOne loads the module at path as plugin name, and checks its
-// description.
-func LoadOne(ctx context.Context, engine *sandbox.Engine, name, path, prefix string, limits sandbox.Limits, host sandbox.Host) (*Plugin, error) {
+// SpecFor is the spec of the named plugin under cfg.
+func SpecFor(cfg *config.Config, name string, opts Options) Spec {
+	b := cfg.PluginBreaker(name)
+	return Spec{
+		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: cfg.PluginLimits(name),
+		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
+		Host:    opts.Host, Log: opts.Log, Metrics: opts.Metrics,
+	}
+}
+
+// LoadOne loads the module at spec.Path as plugin spec.Name, and checks
+// its description.
+func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, error) {
+	name, path := spec.Name, spec.Path
 	if !pluginName.MatchString(name) {
 		return nil, fmt.Errorf("plugin %q (%s): a plugin's name, taken from its file name, may hold only letters, digits, '_', '-' and '.'; rename the file", name, path)
 	}
@@ -95,17 +145,22 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, name, path, prefix str
 	if err != nil {
 		return nil, fmt.Errorf("plugin %q: %w", name, err)
 	}
-	sp, err := engine.Load(ctx, sandbox.Spec{Name: name, Wasm: wasm, Limits: limits, Host: host})
+	var onWait func(time.Duration)
+	if m := spec.Metrics; m != nil {
+		onWait = func(d time.Duration) { m.Wait(name, d.Seconds()) }
+	}
+	sp, err := engine.Load(ctx, sandbox.Spec{Name: name, Wasm: wasm, Limits: spec.Limits, Host: spec.Host, OnWait: onWait})
 	if err != nil {
 		return nil, err
 	}
-	desc, tools, err := parseDescription(name, prefix, sp.Description())
+	desc, tools, err := parseDescription(name, spec.Prefix, sp.Description())
 	if err != nil {
 		sp.Close(ctx)
 		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
 	}
 	abs, _ := filepath.Abs(path)
-	p := &Plugin{Name: name, Path: abs, Prefix: prefix, Description: desc, Tools: tools, sandbox: sp}
+	p := &Plugin{Name: name, Path: abs, Prefix: spec.Prefix, Description: desc, Tools: tools, sandbox: sp,
+		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics), metrics: spec.Metrics}
 	for _, t := range tools {
 		t.Plugin = p
 	}

@@ -73,11 +73,18 @@ func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]a
 	if err != nil {
 		return nil, err
 	}
-	out, err := t.Plugin.sandbox.Call(ctx, request)
-	if err != nil {
-		return nil, err
-	}
-	return out, t.checkResult(out)
+	return t.Plugin.breaker.run(t.Plugin.Name, func() ([]byte, error) {
+		out, err := t.Plugin.sandbox.Call(ctx, request)
+		if err != nil {
+			t.Plugin.fault(err)
+			return nil, err
+		}
+		if err := t.checkResult(out); err != nil {
+			t.Plugin.fault(err)
+			return nil, err
+		}
+		return out, nil
+	})
 }
 
 // toolResult is the part of a result the host checks.

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
@@ -20,6 +19,7 @@ import (
 	"github.com/moat-mcp/moat/host/server"
 	"github.com/moat-mcp/moat/internal/testplugin"
 	"github.com/moat-mcp/moat/sandbox"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/time/rate"
 )
 
@@ -50,7 +50,7 @@ func BenchmarkToolCallHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg, errs := plugin.Load(context.Background(), cfg, engine, nil)
+	reg, errs := plugin.Load(context.Background(), cfg, engine, plugin.Options{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

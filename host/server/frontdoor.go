@@ -49,7 +49,17 @@ var runsPlugin = map[string]bool{
 // to what the caller may call, calls it may not make answered exactly as an
 // unknown tool is, and, over stdio, the rate limits.
 func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+	return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+		if s.opts.Metrics != nil {
+			start := time.Now()
+			defer func() {
+				outcome := "ok"
+				if err != nil {
+					outcome = "error"
+				}
+				s.opts.Metrics.Request(methodLabel(method), outcome, time.Since(start).Seconds())
+			}()
+		}
 		if s.opts.Policy == nil {
 			return next(ctx, method, req)
 		}
@@ -64,6 +74,7 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 			if s.transport == "stdio" {
 				if d := s.opts.Policy.Take(sub, name, true); !d.OK {
+					s.opts.Metrics.Limited(d.Scope)
 					s.audit(p, "tools/call", name, "", "rate_limited", d.Scope, 0, r.Params.Arguments)
 					return nil, rateLimitedError(d)
 				}
@@ -71,11 +82,12 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 		default:
 			if s.transport == "stdio" {
 				if d := s.opts.Policy.Take(sub, "", runsPlugin[method]); !d.OK {
+					s.opts.Metrics.Limited(d.Scope)
 					return nil, rateLimitedError(d)
 				}
 			}
 		}
-		res, err := next(ctx, method, req)
+		res, err = next(ctx, method, req)
 		if err != nil {
 			return res, err
 		}
@@ -126,10 +138,14 @@ func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
 			if msg.Method == "" {
 				continue
 			}
+			if msg.Method == "tools/call" && !s.opts.Policy.Allowed(sub, policy.Tool, msg.Params.Name) {
+				continue // the MCP layer refuses it as an unknown tool; it spends no tokens
+			}
 			d := s.opts.Policy.Take(sub, msg.Params.Name, runsPlugin[msg.Method])
 			if d.OK {
 				continue
 			}
+			s.opts.Metrics.Limited(d.Scope)
 			if msg.Method == "tools/call" {
 				s.auditHTTP(r, p, msg.Params.Name, "rate_limited", d.Scope, msg.Params.Arguments)
 			}
@@ -200,4 +216,22 @@ func (s *Server) auditHTTP(r *http.Request, p *auth.Principal, tool, outcome, re
 		Time: time.Now(), Principal: id, Transport: "http", Method: "tools/call", Tool: tool,
 		Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
 	}, args)
+}
+
+// methods are the MCP methods metrics name; anything else a client sends is
+// counted as "other", so a client cannot make new series.
+var methods = map[string]bool{
+	"initialize": true, "ping": true, "tools/list": true, "tools/call": true,
+	"resources/list": true, "resources/read": true, "resources/templates/list": true,
+	"resources/subscribe": true, "resources/unsubscribe": true, "prompts/list": true, "prompts/get": true,
+	"completion/complete": true, "logging/setLevel": true, "server/discover": true,
+	"notifications/initialized": true, "notifications/cancelled": true, "notifications/progress": true,
+	"notifications/roots/list_changed": true, "subscriptions/listen": true,
+}
+
+func methodLabel(m string) string {
+	if methods[m] {
+		return m
+	}
+	return "other"
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -36,6 +38,11 @@ type Options struct {
 	// Fallback is who calls when no token names anyone: the anonymous
 	// principal over HTTP without auth, the local user over stdio.
 	Fallback *auth.Principal
+	// Metrics count requests, calls, faults and refusals; nil counts nothing.
+	Metrics *observe.Metrics
+	// MaxInflight caps concurrent tool calls; past it a call is refused at
+	// once with a retryable error. Zero means no cap.
+	MaxInflight int
 }
 
 // Server serves a registry's tools over MCP.
@@ -46,8 +53,9 @@ type Server struct {
 	// transport is "http" or "stdio", set when serving starts.
 	transport string
 
-	calls calls // tool calls in flight
-	posts calls // HTTP POST requests in flight, which carry the calls' answers
+	calls    calls        // tool calls in flight, for the drain
+	inflight atomic.Int64 // the same, for max_inflight
+	posts    calls        // HTTP POST requests in flight, which carry the calls' answers
 }
 
 // New registers every tool of reg with a new MCP server.
@@ -99,9 +107,20 @@ const errDraining = "moat is shutting down and takes no new calls; retry against
 func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if !s.calls.start() {
+			s.opts.Metrics.Reject("draining")
 			return toolError(errDraining), nil
 		}
 		defer s.calls.done()
+		if n := s.inflight.Add(1); s.opts.MaxInflight > 0 && n > int64(s.opts.MaxInflight) {
+			s.inflight.Add(-1)
+			s.opts.Metrics.Reject("max_inflight")
+			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "rejected", 0)
+			return toolError(fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", s.opts.MaxInflight)), nil
+		}
+		defer s.inflight.Add(-1)
+		s.opts.Metrics.InflightAdd(1)
+		defer s.opts.Metrics.InflightAdd(-1)
+
 		p := s.principal(req.GetExtra())
 		secrets := s.opts.Secrets
 		if secrets != nil && p != nil && p.Token != "" {
@@ -112,6 +131,9 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 				// ABI v1 promises plugin logs to clients that asked for them;
 				// MCP deprecates logging only from 2026-07-28, for which the
 				// SDK sends nothing.
+				if secrets != nil {
+					msg = secrets.Scrub(msg)
+				}
 				//lint:ignore SA1019 see above
 				_ = session.Log(ctx, &mcp.LoggingMessageParams{Level: mcpLevel(level), Logger: name, Data: msg})
 			})
@@ -126,6 +148,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		if err != nil {
 			res, outcome, err := s.failed(t, err, elapsed, secrets)
 			s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
 			return res, err
 		}
 		if secrets != nil {
@@ -144,6 +167,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			outcome = "tool_error"
 		}
 		s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
 		s.log.Debug("tool call", "tool", t.Name, "duration", elapsed, "is_error", res.IsError)
 		return &res, nil
 	}
@@ -160,6 +184,9 @@ func (s *Server) failed(t *plugin.Tool, err error, elapsed time.Duration, secret
 	var proto *plugin.ProtocolError
 	if errors.As(err, &proto) {
 		return nil, "protocol_error", &jsonrpc.Error{Code: int64(proto.Code), Message: msg}
+	}
+	if errors.Is(err, plugin.ErrQuarantined) {
+		return toolError(msg), "quarantined", nil
 	}
 	var argErr *plugin.ArgumentError
 	if errors.As(err, &argErr) {

@@ -36,6 +36,7 @@ func (s *Server) Handler() http.Handler {
 
 // refused audits a request the authentication middleware turned away.
 func (s *Server) refused(r *http.Request, reason string, err error) {
+	s.opts.Metrics.AuthFailed(reason)
 	outcome := "unauthenticated"
 	if errors.Is(err, auth.ErrInsufficientScope) {
 		outcome = "forbidden"

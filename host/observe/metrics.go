@@ -1,0 +1,180 @@
+package observe
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are moat's Prometheus metrics, on a registry of their own. Every
+// label value comes from the host (method names from a fixed set, plugin
+// and tool names from loaded plugins, reasons from fixed lists), never
+// from what a client sent, so the series stay bounded.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Requests         *prometheus.CounterVec   // method, outcome
+	RequestDuration  *prometheus.HistogramVec // method
+	ToolCalls        *prometheus.CounterVec   // plugin, tool, outcome
+	ToolCallDuration *prometheus.HistogramVec // plugin, tool
+	PluginFaults     *prometheus.CounterVec   // plugin, kind
+	BreakerState     *prometheus.GaugeVec     // plugin: 0 closed, 1 half-open, 2 open
+	QueueWait        *prometheus.HistogramVec // plugin
+	Inflight         prometheus.Gauge
+	Rejected         *prometheus.CounterVec // reason: max_inflight, draining
+	RateLimited      *prometheus.CounterVec // scope
+	AuthFailures     *prometheus.CounterVec // reason
+	PluginsLoaded    prometheus.Gauge
+	AuditDropped     prometheus.CounterFunc
+}
+
+// PoolStats is one plugin's pool as the instance and memory gauges show it.
+type PoolStats struct {
+	Plugin      string
+	Idle, Busy  int
+	MemoryBytes uint64
+}
+
+// NewMetrics registers every metric, the Go and process collectors, and
+// moat_build_info. pools is called at each scrape for the instance and
+// memory gauges; audit may be nil.
+func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{Registry: reg}
+	latency := []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	m.Requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_requests_total",
+		Help: "MCP requests by method and outcome (ok, error)."}, []string{"method", "outcome"})
+	m.RequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "moat_request_duration_seconds",
+		Help: "Time to answer an MCP request.", Buckets: latency}, []string{"method"})
+	m.ToolCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_tool_calls_total",
+		Help: "Tool calls by plugin, tool and outcome (ok, tool_error, invalid_arguments, fault:KIND, quarantined, rejected)."}, []string{"plugin", "tool", "outcome"})
+	m.ToolCallDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "moat_tool_call_duration_seconds",
+		Help: "Time a tool call spent in its plugin, queue included.", Buckets: latency}, []string{"plugin", "tool"})
+	m.PluginFaults = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_plugin_faults_total",
+		Help: "Plugin faults by kind (timeout, out_of_memory, trap, bad_output, exit, busy)."}, []string{"plugin", "kind"})
+	m.BreakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_breaker_state",
+		Help: "Circuit breaker of each plugin: 0 closed, 1 half-open, 2 open."}, []string{"plugin"})
+	m.QueueWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "moat_plugin_queue_wait_seconds",
+		Help: "Time a call waited for a free instance.", Buckets: []float64{0, .0001, .001, .01, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"plugin"})
+	m.Inflight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_inflight_calls", Help: "Tool calls running now."})
+	m.Rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_rejected_calls_total",
+		Help: "Tool calls refused at once: max_inflight reached, or the host draining."}, []string{"reason"})
+	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_rate_limited_total",
+		Help: "Requests refused by a rate limit, by bucket scope."}, []string{"scope"})
+	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_auth_failures_total",
+		Help: "Requests refused by authentication, by reason."}, []string{"reason"})
+	m.PluginsLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_plugins_loaded", Help: "Plugins loaded and serving."})
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_build_info",
+		Help: "Always 1; the labels say which moat this is."}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(m.Requests, m.RequestDuration, m.ToolCalls, m.ToolCallDuration, m.PluginFaults, m.BreakerState,
+		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, buildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if audit != nil {
+		m.AuditDropped = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "moat_audit_dropped_total",
+			Help: "Audit records dropped because the audit writer fell behind."}, func() float64 { return float64(audit.Dropped()) })
+		reg.MustRegister(m.AuditDropped)
+	}
+	if pools != nil {
+		reg.MustRegister(&poolCollector{pools: pools})
+	}
+	return m
+}
+
+var (
+	instancesDesc = prometheus.NewDesc("moat_plugin_instances", "Instances of each plugin, idle or busy.", []string{"plugin", "state"}, nil)
+	memoryDesc    = prometheus.NewDesc("moat_plugin_memory_bytes", "Linear memory of each plugin's idle instances.", []string{"plugin"}, nil)
+)
+
+// poolCollector reads the pools at scrape time.
+type poolCollector struct{ pools func() []PoolStats }
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- instancesDesc
+	ch <- memoryDesc
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.pools() {
+		ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(s.Idle), s.Plugin, "idle")
+		ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(s.Busy), s.Plugin, "busy")
+		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(s.MemoryBytes), s.Plugin)
+	}
+}
+
+// nil-safe helpers, so the host can run without metrics in tests and tools.
+
+// ObserveToolCall counts one tool call and its duration.
+func (m *Metrics) ObserveToolCall(plugin, tool, outcome string, seconds float64) {
+	if m == nil {
+		return
+	}
+	m.ToolCalls.WithLabelValues(plugin, tool, outcome).Inc()
+	m.ToolCallDuration.WithLabelValues(plugin, tool).Observe(seconds)
+}
+
+// Fault counts one plugin fault.
+func (m *Metrics) Fault(plugin, kind string) {
+	if m == nil {
+		return
+	}
+	m.PluginFaults.WithLabelValues(plugin, kind).Inc()
+}
+
+// Breaker sets a plugin's breaker state gauge.
+func (m *Metrics) Breaker(plugin string, state int) {
+	if m == nil {
+		return
+	}
+	m.BreakerState.WithLabelValues(plugin).Set(float64(state))
+}
+
+// Wait observes a call's wait for an instance.
+func (m *Metrics) Wait(plugin string, seconds float64) {
+	if m == nil {
+		return
+	}
+	m.QueueWait.WithLabelValues(plugin).Observe(seconds)
+}
+
+// Reject counts a call refused at once.
+func (m *Metrics) Reject(reason string) {
+	if m == nil {
+		return
+	}
+	m.Rejected.WithLabelValues(reason).Inc()
+}
+
+// Limited counts a request refused by a rate limit.
+func (m *Metrics) Limited(scope string) {
+	if m == nil {
+		return
+	}
+	m.RateLimited.WithLabelValues(scope).Inc()
+}
+
+// AuthFailed counts a request refused by authentication.
+func (m *Metrics) AuthFailed(reason string) {
+	if m == nil {
+		return
+	}
+	m.AuthFailures.WithLabelValues(reason).Inc()
+}
+
+// Request counts one MCP request.
+func (m *Metrics) Request(method, outcome string, seconds float64) {
+	if m == nil {
+		return
+	}
+	m.Requests.WithLabelValues(method, outcome).Inc()
+	m.RequestDuration.WithLabelValues(method).Observe(seconds)
+}
+
+// InflightAdd moves the in-flight gauge.
+func (m *Metrics) InflightAdd(delta float64) {
+	if m == nil {
+		return
+	}
+	m.Inflight.Add(delta)
+}

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/host/observe"
+	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Admin serves the operator's endpoints on their own listener, apart from
+// /mcp: /metrics for Prometheus, /healthz (liveness), /readyz (readiness)
+// and /health (a JSON report). It starts before the plugins load, so that
+// probes see "not ready" rather than nothing.
+type Admin struct {
+	metrics *observe.Metrics
+	version string
+	started time.Time
+	log     hclog.Logger
+
+	registry atomic.Pointer[plugin.Registry]
+	failed   atomic.Int64 // plugins that did not load
+	ready    atomic.Bool
+	draining atomic.Bool
+}
+
+// NewAdmin returns the admin endpoints over metrics.
+func NewAdmin(metrics *observe.Metrics, version string, log hclog.Logger) *Admin {
+	return &Admin{metrics: metrics, version: version, started: time.Now(), log: log}
+}
+
+// Loaded records the registry once plugins are loaded, and how many failed.
+func (a *Admin) Loaded(reg *plugin.Registry, failed int) {
+	a.registry.Store(reg)
+	a.failed.Store(int64(failed))
+	if a.metrics != nil {
+		a.metrics.PluginsLoaded.Set(float64(len(reg.Plugins())))
+	}
+}
+
+// SetReady marks the host ready once it listens; Drain marks it draining,
+// which /readyz reports at once.
+func (a *Admin) SetReady() { a.ready.Store(true) }
+
+// Drain makes /readyz answer 503 from now on.
+func (a *Admin) Drain() { a.draining.Store(true) }
+
+// Pools reports every loaded plugin's pool, for the instance gauges.
+func (a *Admin) Pools() []observe.PoolStats {
+	reg := a.registry.Load()
+	if reg == nil {
+		return nil
+	}
+	var out []observe.PoolStats
+	for _, p := range reg.Plugins() {
+		st := p.Sandbox().Stats()
+		out = append(out, observe.PoolStats{Plugin: p.Name, Idle: st.Instances - st.Busy, Busy: st.Busy, MemoryBytes: st.MemoryBytes})
+	}
+	return out
+}
+
+// Handler serves the admin endpoints.
+func (a *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	if a.metrics != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{ErrorLog: a.log.StandardLogger(nil)}))
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case a.draining.Load():
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+		case !a.ready.Load():
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte("ready\n"))
+		}
+	})
+	mux.HandleFunc("/health", a.health)
+	return mux
+}
+
+// PluginHealth is one plugin in /health.
+type PluginHealth struct {
+	Name        string     `json:"name"`
+	Status      string     `json:"status"` // serving, on_trial, quarantined
+	Breaker     string     `json:"breaker"`
+	Instances   int        `json:"instances"`
+	Busy        int        `json:"busy"`
+	Faults      uint64     `json:"faults"`
+	LastFault   string     `json:"last_fault,omitempty"`
+	LastFaultAt *time.Time `json:"last_fault_at,omitempty"`
+	CheckMS     float64    `json:"check_ms"`
+}
+
+// HealthReport is the body of /health.
+type HealthReport struct {
+	Status        string         `json:"status"` // healthy, degraded, unhealthy
+	Ready         bool           `json:"ready"`
+	Version       string         `json:"version"`
+	UptimeSeconds float64        `json:"uptime_seconds"`
+	Plugins       []PluginHealth `json:"plugins"`
+	FailedToLoad  int64          `json:"failed_to_load"`
+	CheckMS       float64        `json:"check_ms"`
+}
+
+// health reports healthy when every plugin serves, degraded when some are
+// quarantined or failed to load, and unhealthy when none serves or the host
+// is starting or draining (503).
+func (a *Admin) health(w http.ResponseWriter, _ *http.Request) {
+	start := time.Now()
+	rep := HealthReport{
+		Ready:         a.ready.Load() && !a.draining.Load(),
+		Version:       a.version,
+		UptimeSeconds: time.Since(a.started).Seconds(),
+		FailedToLoad:  a.failed.Load(),
+		Plugins:       []PluginHealth{},
+	}
+	serving := 0
+	if reg := a.registry.Load(); reg != nil {
+		for _, p := range reg.Plugins() {
+			t0 := time.Now()
+			h, st := p.Health(), p.Sandbox().Stats()
+			ph := PluginHealth{Name: p.Name, Breaker: h.Breaker, Instances: st.Instances, Busy: st.Busy, Faults: h.Faults, LastFault: h.LastFault}
+			if !h.LastAt.IsZero() {
+				at := h.LastAt.UTC()
+				ph.LastFaultAt = &at
+			}
+			switch h.Breaker {
+			case "open":
+				ph.Status = "quarantined"
+			case "half-open":
+				ph.Status = "on_trial"
+			default:
+				ph.Status = "serving"
+				serving++
+			}
+			ph.CheckMS = float64(time.Since(t0).Microseconds()) / 1000
+			rep.Plugins = append(rep.Plugins, ph)
+		}
+	}
+	switch {
+	case !rep.Ready || (len(rep.Plugins) > 0 && serving == 0):
+		rep.Status = "unhealthy"
+	case serving < len(rep.Plugins) || rep.FailedToLoad > 0:
+		rep.Status = "degraded"
+	default:
+		rep.Status = "healthy"
+	}
+	rep.CheckMS = float64(time.Since(start).Microseconds()) / 1000
+	w.Header().Set("Content-Type", "application/json")
+	if rep.Status == "unhealthy" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(rep)
+}
+
+// ServeAdmin serves the admin endpoints on ln until stop is called.
+func (a *Admin) ServeAdmin(ln net.Listener) (stop func()) {
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("admin listener failed", "error", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}
+}
