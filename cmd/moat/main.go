@@ -1,10 +1,17 @@
 // Command moat serves MCP tools from sandboxed WebAssembly plugins.
 //
-//	moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
-//	moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
-//	moat inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM
+//	moat serve [--config FILE]... [--plugins DIR] [--stdio | --listen ADDR]
+//	moat call [--config FILE]... [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
+//	moat inspect [--config FILE]... [--plugins DIR] [--json] PLUGIN_OR_WASM
+//	moat config check [--config FILE]... [--plugins DIR]
 //	moat key new --name NAME --roles ROLE[,ROLE...]
 //	moat version
+//
+// The configuration is layered, each layer overriding the ones before it
+// key by key: the built-in defaults, then each --config file in the order
+// given, then the MOAT_ environment variables (MOAT_LOG_LEVEL sets
+// log.level), then the command-line flags. moat config check prints the
+// result, with secrets masked, or says what is wrong with it.
 package main
 
 import (
@@ -31,13 +38,17 @@ import (
 const usage = `moat serves MCP tools from sandboxed WebAssembly plugins.
 
 Usage:
-  moat serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]
-  moat call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
-  moat inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM
+  moat serve [--config FILE]... [--plugins DIR] [--stdio | --listen ADDR]
+  moat call [--config FILE]... [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
+  moat inspect [--config FILE]... [--plugins DIR] [--json] PLUGIN_OR_WASM
+  moat config check [--config FILE]... [--plugins DIR]
+  moat key new --name NAME --roles ROLE[,ROLE...]
   moat version
 
 Run 'moat COMMAND -h' for a command's flags. Without --config, moat uses its
-built-in configuration (see docs/CONFIG.md).
+built-in configuration (see docs/CONFIG.md). --config may repeat: each file
+overrides the ones before it key by key, MOAT_ environment variables
+(MOAT_LOG_LEVEL for log.level) override the files, and flags override all.
 `
 
 func main() {
@@ -57,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = call(args[1:], stdout, stderr)
 	case "inspect":
 		err = inspect(args[1:], stdout, stderr)
+	case "config":
+		err = configCmd(args[1:], stdout, stderr)
 	case "key":
 		err = key(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -83,25 +96,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-// common holds the flags every command that loads plugins shares.
+// common holds the flags every command that reads the configuration shares.
 type common struct {
-	config  string
+	configs files
 	plugins string
 }
 
+// files is a flag that may repeat, each use adding a file.
+type files []string
+
+func (f *files) String() string { return strings.Join(*f, ", ") }
+
+func (f *files) Set(path string) error {
+	*f = append(*f, path)
+	return nil
+}
+
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.config, "config", "", "configuration `FILE` (YAML); default: the built-in configuration")
+	fs.Var(&c.configs, "config", "configuration `FILE` (YAML); repeat it to layer files, each overriding the ones before it key by key; default: the built-in configuration")
 	fs.StringVar(&c.plugins, "plugins", "", "serve every *.wasm in `DIR` (overrides plugins_dir)")
 }
 
+// load reads the configuration: the files over the built-in defaults, the
+// MOAT_ environment variables over the files, then --plugins.
 func (c *common) load() (*config.Config, error) {
-	var cfg *config.Config
-	var err error
-	if c.config != "" {
-		cfg, err = config.Load(c.config)
-	} else {
-		cfg, err = config.Default()
-	}
+	cfg, err := config.Load(c.configs, os.Environ())
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +155,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 func serve(args []string, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr, "serve [--config FILE] [--plugins DIR] [--stdio | --listen ADDR]")
+	fs := newFlagSet("serve", stderr, "serve [--config FILE]... [--plugins DIR] [--stdio | --listen ADDR]")
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "", "serve streamable HTTP at /mcp on `ADDR` (host:port), overriding listen")
@@ -169,7 +188,7 @@ func serve(args []string, stderr io.Writer) error {
 }
 
 func call(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("call", stderr, "call [--config FILE] [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]")
+	fs := newFlagSet("call", stderr, "call [--config FILE]... [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]")
 	var c common
 	c.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -199,7 +218,7 @@ func call(args []string, stdout, stderr io.Writer) error {
 }
 
 func inspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("inspect", stderr, "inspect [--config FILE] [--plugins DIR] [--json] PLUGIN_OR_WASM")
+	fs := newFlagSet("inspect", stderr, "inspect [--config FILE]... [--plugins DIR] [--json] PLUGIN_OR_WASM")
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -288,6 +307,39 @@ func printJSON(w io.Writer, raw []byte) {
 	}
 	out, _ := json.MarshalIndent(v, "", "  ")
 	fmt.Fprintln(w, string(out))
+}
+
+// configCmd is moat config check: the configuration as moat would run
+// with it, secrets masked, or what is wrong with it.
+func configCmd(args []string, stdout, stderr io.Writer) error {
+	const synopsis = "config check [--config FILE]... [--plugins DIR]"
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "Usage: moat "+synopsis)
+		return errUsage
+	}
+	fs := newFlagSet("config check", stderr, synopsis)
+	var c common
+	c.register(fs)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	out, err := cfg.EffectiveYAML()
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
 }
 
 func key(args []string, stdout, stderr io.Writer) error {

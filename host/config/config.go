@@ -52,6 +52,12 @@ type Config struct {
 	// pluginsDirSet records whether plugins_dir was given, so a missing
 	// default folder is not an error but a missing chosen one is.
 	pluginsDirSet bool
+	// origins says where each key path was last set, for errors.
+	origins map[string]string
+	// secretPaths are the key paths whose value came through a reference;
+	// secrets are the values the references read.
+	secretPaths map[string]bool
+	secrets     []string
 }
 
 // Log configures the host's log, written to stderr.

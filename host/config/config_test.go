@@ -111,7 +111,7 @@ func TestCheckRefusesMissingFiles(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "moat.yaml")
 	os.WriteFile(file, []byte("plugins:\n  weather:\n    path: weather.wasm\n"), 0o600)
-	c, err := config.Load(file)
+	c, err := config.Load([]string{file}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestCheckRefusesMissingFiles(t *testing.T) {
 		t.Fatalf("a chosen plugins_dir that does not exist: %v", err)
 	}
 
-	if _, err := config.Load(filepath.Join(dir, "absent.yaml")); err == nil || !strings.Contains(err.Error(), "--config") {
+	if _, err := config.Load([]string{filepath.Join(dir, "absent.yaml")}, nil); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Fatalf("absent config file: %v", err)
 	}
 }

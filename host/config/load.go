@@ -39,39 +39,47 @@ func Default() (*Config, error) {
 	return c, nil
 }
 
-// Load reads and checks the configuration file at path.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading config: %w; pass an existing file to --config, or leave --config out to run with the built-in default", err)
+// Load builds the configuration from its layers, each overriding the one
+// before key by key: the built-in defaults, then the files at paths in
+// order, then the MOAT_ variables of environ (as os.Environ returns it; nil
+// for none). With no paths it is the built-in configuration. References
+// ${env:NAME} are looked up in environ too.
+//
+// Each file is checked on its own first, so an error names the file and
+// the line; its relative paths are resolved against its own folder before
+// the files are merged. The result has its defaults filled in but files
+// are not yet checked: call Check once flags are applied.
+func Load(paths, environ []string) (*Config, error) {
+	docs := make([]document, 0, len(paths))
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading config: %w; pass an existing file to --config, or leave --config out to run with the built-in default", err)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, document{source: path, data: data, dir: filepath.Dir(abs)})
 	}
-	abs, err := filepath.Abs(path)
+	wd, err := os.Getwd()
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data, path, filepath.Dir(abs))
+	base := wd
+	if len(docs) > 0 {
+		base = docs[0].dir
+	}
+	return build(docs, environ, lookupIn(environ), true, base, wd)
 }
 
-// Parse reads a configuration document. source names it in errors; dir is
-// what relative paths are relative to. The result has its defaults filled
-// in but files are not yet checked: call Check once flags are applied.
+// Parse reads one configuration document. source names it in errors; dir is
+// what relative paths (and ${file:} references) are relative to; ${env:}
+// references are read from the process environment, but MOAT_ variables
+// are not applied. The result has its defaults filled in but files are not
+// yet checked: call Check once flags are applied.
 func Parse(data []byte, source, dir string) (*Config, error) {
-	c := &Config{dir: dir}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
-	}
-	if len(doc.Content) > 0 {
-		if err := decode(doc.Content[0], reflect.ValueOf(c).Elem(), ""); err != nil {
-			return nil, fmt.Errorf("%s: %w", source, err)
-		}
-	}
-	c.pluginsDirSet = c.PluginsDir != ""
-	c.applyDefaults()
-	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
-	}
-	return c, nil
+	return build([]document{{source: source, data: data, dir: dir}}, nil, os.LookupEnv, false, dir, dir)
 }
 
 // decode sets v from n, refusing keys v has no field for. Errors name the
@@ -86,7 +94,7 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 	switch {
 	case v.Kind() == reflect.Struct && !implementsUnmarshaler(v):
 		if n.Kind != yaml.MappingNode {
-			return fmt.Errorf("line %d: %s must be a mapping of keys to values", n.Line, orTop(path))
+			return fmt.Errorf("%s%s must be a mapping of keys to values", at(n), orTop(path))
 		}
 		fields := map[string]reflect.Value{}
 		var known []string
@@ -103,12 +111,12 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
 			if seen[key.Value] {
-				return fmt.Errorf("line %d: key %q%s appears twice; keep one", key.Line, key.Value, in(path))
+				return fmt.Errorf("%skey %q%s appears twice; keep one", at(key), key.Value, in(path))
 			}
 			seen[key.Value] = true
 			field, ok := fields[key.Value]
 			if !ok {
-				return fmt.Errorf("line %d: unknown key %q%s; the keys here are %s", key.Line, key.Value, in(path), strings.Join(known, ", "))
+				return fmt.Errorf("%sunknown key %q%s; the keys here are %s", at(key), key.Value, in(path), strings.Join(known, ", "))
 			}
 			if err := decode(val, field, join(path, key.Value)); err != nil {
 				return err
@@ -117,7 +125,7 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	case v.Kind() == reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			return fmt.Errorf("line %d: %s must be a mapping of names to settings", n.Line, orTop(path))
+			return fmt.Errorf("%s%s must be a mapping of names to settings", at(n), orTop(path))
 		}
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
@@ -125,7 +133,7 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
 			if v.MapIndex(reflect.ValueOf(key.Value)).IsValid() {
-				return fmt.Errorf("line %d: %s.%s appears twice; keep one", key.Line, path, key.Value)
+				return fmt.Errorf("%s%s.%s appears twice; keep one", at(key), path, key.Value)
 			}
 			elem := reflect.New(v.Type().Elem()).Elem()
 			if err := decode(val, elem, join(path, key.Value)); err != nil {
@@ -136,7 +144,7 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	case v.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return fmt.Errorf("line %d: %s must be a list", n.Line, orTop(path))
+			return fmt.Errorf("%s%s must be a list", at(n), orTop(path))
 		}
 		out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
 		for i, item := range n.Content {
@@ -157,16 +165,33 @@ func decode(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: %s must be a single value", n.Line, orTop(path))
+		return fmt.Errorf("%s%s must be a single value", at(n), orTop(path))
+	}
+	if v.Kind() != reflect.String && n.ShortTag() == "!!str" {
+		// A number or a boolean written as a string, as a substituted
+		// reference, an environment variable or a merged layer gives it:
+		// the field's type decides, so read the text as if unquoted.
+		plain := *n
+		plain.Tag, plain.Style = "", 0
+		n = &plain
 	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("line %d: %s: %q is not a %s", n.Line, path, n.Value, kindName(v.Kind()))
+			return fmt.Errorf("%s%s: %q is not a %s", at(n), path, n.Value, kindName(v.Kind()))
 		}
-		return fmt.Errorf("line %d: %s: %v", n.Line, path, err)
+		return fmt.Errorf("%s%s: %v", at(n), path, err)
 	}
 	return nil
+}
+
+// at is the line of n for an error, or nothing for a node built in code
+// (from the environment or a merge), which has no line.
+func at(n *yaml.Node) string {
+	if n.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf("line %d: ", n.Line)
 }
 
 func implementsUnmarshaler(v reflect.Value) bool {
@@ -264,14 +289,17 @@ func (c *Config) applyDefaults() {
 
 // resolve expands ~ and makes a relative path relative to the config's
 // directory.
-func (c *Config) resolve(path string) string {
+func (c *Config) resolve(path string) string { return resolveIn(c.dir, path) }
+
+// resolveIn expands ~ and makes a relative path relative to dir.
+func resolveIn(dir, path string) string {
 	if rest, ok := strings.CutPrefix(path, "~/"); ok || path == "~" {
 		if home, err := os.UserHomeDir(); err == nil {
 			path = filepath.Join(home, rest)
 		}
 	}
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(c.dir, path)
+		path = filepath.Join(dir, path)
 	}
 	return filepath.Clean(path)
 }

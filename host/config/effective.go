@@ -1,0 +1,100 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/moat-mcp/moat/sandbox"
+	"gopkg.in/yaml.v3"
+)
+
+// Redacted stands in for a secret in EffectiveYAML.
+const Redacted = "[redacted]"
+
+// SecretValues are the values moat must keep out of everything it sends:
+// each value read through a ${env:} or ${file:} reference (by any file,
+// even one a later file overrides) and every plugins.*.grants.config value.
+// Sorted, without duplicates or empty strings.
+func (c *Config) SecretValues() []string {
+	out := slices.Clone(c.secrets)
+	for _, p := range c.Plugins {
+		for _, v := range p.Grants.Config {
+			out = append(out, v)
+		}
+	}
+	out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// EffectiveYAML is the configuration as moat will run it, as YAML: every
+// default filled in, paths absolute, and for the top level and each
+// configured plugin the limits, breaker, prefix and path as they layer.
+// Each value that came through a ${env:} or ${file:} reference, and each
+// grants.config value, reads "[redacted]". API key digests are shown: they
+// are digests, not keys. Plugins found only in plugins_dir are not listed.
+func (c *Config) EffectiveYAML() ([]byte, error) {
+	e := *c
+	e.Limits = limitsOf(c.Limits.Sandbox(sandbox.DefaultLimits))
+	e.Breaker = c.Breaker.over(DefaultBreaker)
+	e.Plugins = make(map[string]Plugin, len(c.Plugins))
+	for name, p := range c.Plugins {
+		prefix := c.PluginPrefix(name)
+		p.Path, p.Prefix = c.PluginPath(name), &prefix
+		p.Limits = limitsOf(c.PluginLimits(name))
+		p.Breaker = c.PluginBreaker(name)
+		e.Plugins[name] = p
+	}
+	var n yaml.Node
+	if err := n.Encode(&e); err != nil {
+		return nil, fmt.Errorf("writing the effective configuration: %w", err)
+	}
+	c.redact(&n, "", nil)
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, fmt.Errorf("writing the effective configuration: %w", err)
+	}
+	return out.Bytes(), enc.Close()
+}
+
+// redact replaces the secrets under n, at the key path path.
+func (c *Config) redact(n *yaml.Node, path string, segs []string) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, child := range n.Content {
+			c.redact(child, path, segs)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			c.redact(n.Content[i+1], join(path, key), append(slices.Clip(segs), key))
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			c.redact(item, fmt.Sprintf("%s[%d]", path, i), append(slices.Clip(segs), fmt.Sprintf("[%d]", i)))
+		}
+	case yaml.ScalarNode:
+		grant := len(segs) == 5 && segs[0] == "plugins" && segs[2] == "grants" && segs[3] == "config"
+		if grant || c.secretPaths[path] {
+			n.Tag, n.Value, n.Style = "!!str", Redacted, yaml.DoubleQuotedStyle
+		}
+	}
+}
+
+// limitsOf writes sandbox limits as the configuration does.
+func limitsOf(l sandbox.Limits) Limits {
+	return Limits{
+		Timeout: Duration(l.Timeout), Memory: Size(l.Memory), Output: Size(l.Output),
+		Instances: l.Instances, QueueTimeout: Duration(l.QueueTimeout),
+	}
+}
+
+// MarshalYAML writes d as it is read: "10s", "1m30s".
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// MarshalYAML writes z as it is read: "64MiB", "100B".
+func (z Size) MarshalYAML() (any, error) { return z.String(), nil }
