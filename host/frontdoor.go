@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
@@ -68,19 +67,11 @@ func newFrontDoor(ctx context.Context, cfg *config.Config) (*frontDoor, error) {
 }
 
 // Secrets are the values moat must never let out: every value granted to
-// a plugin under grants.config.
+// a plugin under grants.config, and every value the configuration read
+// through a ${env:} or ${file:} reference.
 func Secrets(cfg *config.Config) *observe.Secrets {
 	s := observe.NewSecrets()
-	names := make([]string, 0, len(cfg.Plugins))
-	for name := range cfg.Plugins {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		for _, v := range cfg.Plugins[name].Grants.Config {
-			s.Add(v)
-		}
-	}
+	s.Add(cfg.SecretValues()...)
 	return s
 }
 

@@ -47,6 +47,9 @@ type ServeOptions struct {
 	Stdio mcp.Transport
 	// AdminReady, if set, receives the admin listener's address.
 	AdminReady func(addr net.Addr)
+	// Reload re-reads the configuration on SIGHUP; nil rescans
+	// plugins_dir only.
+	Reload func() (*config.Config, error)
 }
 
 // Serve loads the configured plugins and serves their tools until ctx ends
@@ -126,6 +129,19 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	}
 	srv := server.New(reg, log, sopts)
 	shutdown := time.Duration(cfg.ShutdownTimeout)
+	rl := &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: srv, admin: admin, log: log,
+		opts:  plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics},
+		grace: shutdown, settled: 250 * time.Millisecond}
+	rctx, stopReload := context.WithCancel(ctx)
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		rl.run(rctx)
+	}()
+	defer func() {
+		stopReload()
+		<-reloaded // before the registry and engine close
+	}()
 	if cfg.Listen == "" {
 		t := opts.Stdio
 		if t == nil {

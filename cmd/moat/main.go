@@ -171,20 +171,29 @@ func serve(args []string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "moat serve: --stdio and --listen exclude each other; pick one")
 		return errUsage
 	}
-	cfg, err := c.load()
+	// load reads the configuration with the flags over it, at start and
+	// again on SIGHUP.
+	load := func() (*config.Config, error) {
+		cfg, err := c.load()
+		if err != nil {
+			return nil, err
+		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *stdio {
+			cfg.Listen = ""
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
 	if err != nil {
 		return err
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *stdio {
-		cfg.Listen = ""
 	}
 	log := host.NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return host.Serve(ctx, cfg, host.ServeOptions{Log: log})
+	return host.Serve(ctx, cfg, host.ServeOptions{Log: log, Reload: load})
 }
 
 func call(args []string, stdout, stderr io.Writer) error {

@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,9 +30,14 @@ type Plugin struct {
 	Description *abi.Description
 	Tools       []*Tool
 
+	// Digest is the hex SHA-256 of the module, to tell a changed file.
+	Digest string
+
 	sandbox *sandbox.Plugin
 	breaker *breaker
 	metrics *observe.Metrics
+	spec    Spec
+	active  atomic.Int64 // calls running now, so a replaced plugin is closed only after them
 }
 
 // Sandbox is the plugin's sandboxed module, for its stats and imports.
@@ -72,8 +81,10 @@ type Options struct {
 // names, so MCP's tool-name characters.
 var pluginName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// Registry holds the loaded plugins and the tools clients see.
+// Registry holds the loaded plugins and the tools clients see. It is safe
+// for concurrent use: reloads change it while calls read it.
 type Registry struct {
+	mu      sync.RWMutex
 	plugins []*Plugin
 	tools   map[string]*Tool
 }
@@ -159,7 +170,9 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
 	}
 	abs, _ := filepath.Abs(path)
+	sum := sha256.Sum256(wasm)
 	p := &Plugin{Name: name, Path: abs, Prefix: spec.Prefix, Description: desc, Tools: tools, sandbox: sp,
+		Digest: hex.EncodeToString(sum[:]), spec: spec,
 		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics), metrics: spec.Metrics}
 	for _, t := range tools {
 		t.Plugin = p
@@ -168,29 +181,77 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 }
 
 func (r *Registry) add(p *Plugin) error {
+	_, err := r.Put(p)
+	return err
+}
+
+// Put adds p, or puts it in place of the loaded plugin of the same name,
+// which it returns (nil if there was none) for the caller to retire. A
+// tool name another plugin serves refuses p, and the registry is unchanged.
+func (r *Registry) Put(p *Plugin) (old *Plugin, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, t := range p.Tools {
-		if other, ok := r.tools[t.Name]; ok {
-			return fmt.Errorf("plugin %q: its tool %q has the name plugin %q already serves; set plugins.%s.prefix to tell them apart", p.Name, t.Name, other.Plugin.Name, p.Name)
+		if other, ok := r.tools[t.Name]; ok && other.Plugin.Name != p.Name {
+			return nil, fmt.Errorf("plugin %q: its tool %q has the name plugin %q already serves; set plugins.%s.prefix to tell them apart", p.Name, t.Name, other.Plugin.Name, p.Name)
+		}
+	}
+	for i, q := range r.plugins {
+		if q.Name == p.Name {
+			old = q
+			r.plugins[i] = p
+		}
+	}
+	if old == nil {
+		r.plugins = append(r.plugins, p)
+		slices.SortFunc(r.plugins, func(a, b *Plugin) int { return strings.Compare(a.Name, b.Name) })
+	} else {
+		for _, t := range old.Tools {
+			delete(r.tools, t.Name)
 		}
 	}
 	for _, t := range p.Tools {
 		r.tools[t.Name] = t
 	}
-	r.plugins = append(r.plugins, p)
+	return old, nil
+}
+
+// Remove takes the named plugin out and returns it for the caller to
+// retire, or nil if it is not loaded.
+func (r *Registry) Remove(name string) *Plugin {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, p := range r.plugins {
+		if p.Name == name {
+			r.plugins = slices.Delete(r.plugins, i, i+1)
+			for _, t := range p.Tools {
+				delete(r.tools, t.Name)
+			}
+			return p
+		}
+	}
 	return nil
 }
 
 // Plugins lists the loaded plugins by name.
-func (r *Registry) Plugins() []*Plugin { return slices.Clone(r.plugins) }
+func (r *Registry) Plugins() []*Plugin {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.plugins)
+}
 
 // Tool finds a tool by the name clients call it.
 func (r *Registry) Tool(name string) (*Tool, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	t, ok := r.tools[name]
 	return t, ok
 }
 
 // Plugin finds a loaded plugin by name.
 func (r *Registry) Plugin(name string) (*Plugin, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	for _, p := range r.plugins {
 		if p.Name == name {
 			return p, true
@@ -201,7 +262,38 @@ func (r *Registry) Plugin(name string) (*Plugin, bool) {
 
 // Close unloads every plugin.
 func (r *Registry) Close(ctx context.Context) {
-	for _, p := range r.plugins {
+	for _, p := range r.Plugins() {
 		p.sandbox.Close(ctx)
 	}
+}
+
+// Retire unloads p once the calls it is running have finished, waiting at
+// most until ctx ends.
+func (p *Plugin) Retire(ctx context.Context) {
+	for p.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			p.sandbox.Close(context.Background())
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	p.sandbox.Close(context.Background())
+}
+
+// Same reports whether q would load as p did: the same module bytes and the
+// same settings.
+func (p *Plugin) Same(q Spec, digest string) bool {
+	a, b := p.spec, q
+	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.Breaker == b.Breaker
+}
+
+// FileDigest is the hex SHA-256 of the file at path, as Plugin.Digest.
+func FileDigest(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }

@@ -73,6 +73,8 @@ func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]a
 	if err != nil {
 		return nil, err
 	}
+	t.Plugin.active.Add(1)
+	defer t.Plugin.active.Add(-1)
 	return t.Plugin.breaker.run(t.Plugin.Name, func() ([]byte, error) {
 		out, err := t.Plugin.sandbox.Call(ctx, request)
 		if err != nil {

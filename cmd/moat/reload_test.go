@@ -1,0 +1,84 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moat-mcp/moat/internal/testplugin"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Plugins dropped into, replaced in and removed from the watched folder
+// change what clients see without a restart; a broken replacement leaves
+// the old version serving.
+func TestHotReload(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "time.wasm"))
+	srv := startHTTP(t, "--plugins", dir)
+
+	changed := make(chan struct{}, 16)
+	client := mcp.NewClient(&mcp.Implementation{Name: "reload"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { changed <- struct{}{} },
+	})
+	s, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: srv.url}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitFor := func(what string, ok func([]string) bool) []string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			names := toolNamesOf(t, s)
+			if ok(names) {
+				return names
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: tools are %v\n%s", what, names, srv.log)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/echo.wat"), dir, "echo")
+	waitFor("a plugin dropped in", func(n []string) bool { return slices.Contains(n, "echo_echo") })
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client got no notifications/tools/list_changed")
+	}
+	if res := callTool(t, s, "echo_echo", map[string]any{"text": "hot"}); text(res) != "hot" {
+		t.Fatalf("the new plugin: %q", text(res))
+	}
+
+	// A broken replacement: the old echo keeps serving, and the log says why.
+	if err := os.WriteFile(filepath.Join(dir, "echo.wasm"), []byte("\x00asm\x01\x00\x00\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(srv.log.String(), "the new version of a plugin is refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broken replacement was not reported:\n%s", srv.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res := callTool(t, s, "echo_echo", map[string]any{"text": "still"}); text(res) != "still" {
+		t.Fatalf("the old version after a broken replacement: %q", text(res))
+	}
+
+	// A good replacement with other tools: the faulty plugin's, under the same name.
+	testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/faulty.wat"), dir, "echo")
+	waitFor("a replaced plugin", func(n []string) bool { return slices.Contains(n, "echo_ok") && !slices.Contains(n, "echo_echo") })
+
+	os.Remove(filepath.Join(dir, "echo.wasm"))
+	names := waitFor("a removed plugin", func(n []string) bool { return !slices.Contains(n, "echo_ok") })
+	if !slices.Contains(names, "time_get_current_time") {
+		t.Fatalf("the untouched plugin went too: %v", names)
+	}
+}

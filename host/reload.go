@@ -1,0 +1,155 @@
+package host
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/moat-mcp/moat/host/server"
+	"github.com/moat-mcp/moat/sandbox"
+)
+
+// reloader keeps the served plugins in step with plugins_dir and, on
+// SIGHUP, with the configuration.
+type reloader struct {
+	cfg     *config.Config
+	load    func() (*config.Config, error) // re-reads the configuration; nil: SIGHUP only rescans
+	engine  *sandbox.Engine
+	reg     *plugin.Registry
+	srv     *server.Server
+	admin   *server.Admin
+	opts    plugin.Options
+	log     hclog.Logger
+	grace   time.Duration // how long a replaced plugin's calls may run on
+	settled time.Duration // quiet time after the last file event before acting
+}
+
+// run watches until ctx ends. A folder that cannot be watched is logged;
+// SIGHUP still works.
+func (r *reloader) run(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		defer w.Close()
+		if err = w.Add(r.cfg.PluginsDir); err == nil {
+			events, errs = w.Events, w.Errors
+			r.log.Info("watching plugins_dir for changes", "plugins_dir", r.cfg.PluginsDir)
+		}
+	}
+	if err != nil {
+		r.log.Warn("not watching plugins_dir; send SIGHUP to rescan it", "plugins_dir", r.cfg.PluginsDir, "error", err)
+	}
+
+	var timer <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			if strings.HasSuffix(ev.Name, ".wasm") {
+				// Copying a file writes it many times: act once it is quiet.
+				timer = time.After(r.settled)
+			}
+		case err := <-errs:
+			r.log.Warn("watching plugins_dir", "error", err)
+		case <-timer:
+			timer = nil
+			r.reconcile(ctx)
+		case <-hup:
+			r.log.Info("SIGHUP: re-reading the configuration and rescanning plugins_dir")
+			if r.load != nil {
+				cfg, err := r.load()
+				if err == nil {
+					err = cfg.Check()
+				}
+				if err != nil {
+					r.log.Error("the new configuration is refused; the running one stays", "error", err)
+					continue
+				}
+				if cfg.PluginsDir != r.cfg.PluginsDir {
+					r.log.Warn("plugins_dir changed; restart moat to watch the new folder", "plugins_dir", cfg.PluginsDir)
+				}
+				r.cfg = cfg
+			}
+			r.reconcile(ctx)
+		}
+	}
+}
+
+// reconcile loads what is new or changed and unloads what is gone. A new
+// version replaces the old only once it has loaded and described itself;
+// a bad one leaves the old serving.
+func (r *reloader) reconcile(ctx context.Context) {
+	names, err := plugin.Names(r.cfg)
+	if err != nil {
+		r.log.Error("rescanning plugins_dir", "error", err)
+		return
+	}
+	want := map[string]bool{}
+	failed := 0
+	for _, name := range names {
+		want[name] = true
+		spec := plugin.SpecFor(r.cfg, name, r.opts)
+		digest, err := plugin.FileDigest(spec.Path)
+		if err != nil {
+			continue // removed or unreadable mid-scan: the next event tells
+		}
+		old, loaded := r.reg.Plugin(name)
+		if loaded && old.Same(spec, digest) {
+			continue
+		}
+		p, err := plugin.LoadOne(ctx, r.engine, spec)
+		if err != nil {
+			failed++
+			if loaded {
+				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
+			} else {
+				r.log.Error("plugin not loaded", "plugin", name, "error", err)
+			}
+			continue
+		}
+		replaced, err := r.reg.Put(p)
+		if err != nil {
+			failed++
+			r.log.Error("plugin not loaded", "plugin", name, "error", err)
+			p.Sandbox().Close(ctx)
+			continue
+		}
+		r.srv.Swap(replaced, p)
+		if replaced != nil {
+			r.log.Info("plugin replaced", "plugin", name, "version", p.Description.Version, "tools", len(p.Tools))
+			go r.retire(replaced)
+		} else {
+			r.log.Info("plugin loaded", "plugin", name, "version", p.Description.Version, "tools", len(p.Tools))
+		}
+	}
+	for _, p := range r.reg.Plugins() {
+		if !want[p.Name] {
+			r.reg.Remove(p.Name)
+			r.srv.Drop(p)
+			r.log.Info("plugin unloaded: its file is gone", "plugin", p.Name, "path", filepath.Base(p.Path))
+			go r.retire(p)
+		}
+	}
+	r.admin.Loaded(r.reg, failed)
+}
+
+// retire closes a replaced or removed plugin once its calls are done.
+func (r *reloader) retire(p *plugin.Plugin) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.grace)
+	defer cancel()
+	p.Retire(ctx)
+}
