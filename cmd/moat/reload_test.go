@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,5 +81,46 @@ func TestHotReload(t *testing.T) {
 	names := waitFor("a removed plugin", func(n []string) bool { return !slices.Contains(n, "echo_ok") })
 	if !slices.Contains(names, "time_get_current_time") {
 		t.Fatalf("the untouched plugin went too: %v", names)
+	}
+}
+
+// SIGHUP re-reads the configuration: a valid change applies to the plugins
+// it touches, an invalid one is refused whole and the running one stays.
+func TestSIGHUPReloadsTheConfiguration(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "time.wasm"))
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins_dir: .\n")
+	srv := startHTTP(t, "--config", config)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+
+	writeFile(t, config, "plugins_dir: .\nlimits: {memory: lots}\n")
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(srv.log.String(), "the new configuration is refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("an invalid configuration on SIGHUP was not refused:\n%s", srv.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(srv.log.String(), "limits.memory") {
+		t.Fatalf("the refusal does not name the key:\n%s", srv.log)
+	}
+	if res := callTool(t, s, "time_get_current_time", map[string]any{"timezone": "UTC"}); res.IsError {
+		t.Fatalf("after a refused reload: %q", text(res))
+	}
+
+	writeFile(t, config, "plugins_dir: .\nplugins:\n  time: {prefix: clock_}\n")
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	for {
+		names := toolNamesOf(t, s)
+		if slices.Contains(names, "clock_get_current_time") && !slices.Contains(names, "time_get_current_time") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new prefix did not apply: %v\n%s", names, srv.log)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
