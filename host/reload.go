@@ -2,6 +2,9 @@ package host
 
 import (
 	"context"
+	"maps"
+	"reflect"
+	"slices"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -79,9 +82,7 @@ func (r *reloader) run(ctx context.Context) {
 					r.log.Error("the new configuration is refused; the running one stays", "error", err)
 					continue
 				}
-				if cfg.PluginsDir != r.cfg.PluginsDir {
-					r.log.Warn("plugins_dir changed; restart moat to watch the new folder", "plugins_dir", cfg.PluginsDir)
-				}
+				r.warnRestart(cfg)
 				r.cfg = cfg
 			}
 			r.reconcile(ctx)
@@ -152,4 +153,30 @@ func (r *reloader) retire(p *plugin.Plugin) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.grace)
 	defer cancel()
 	p.Retire(ctx)
+}
+
+// warnRestart names the settings a reload does not apply: the listeners,
+// the front door and the log are built once at start.
+func (r *reloader) warnRestart(cfg *config.Config) {
+	old := r.cfg
+	changed := map[string]bool{
+		"listen":           cfg.Listen != old.Listen,
+		"admin_listen":     cfg.AdminListen != old.AdminListen,
+		"plugins_dir":      cfg.PluginsDir != old.PluginsDir,
+		"cache_dir":        cfg.CacheDir != old.CacheDir,
+		"log":              cfg.Log != old.Log,
+		"max_inflight":     cfg.MaxInflight != old.MaxInflight,
+		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
+		"auth":             !reflect.DeepEqual(cfg.Auth, old.Auth),
+		"roles":            !reflect.DeepEqual(cfg.Roles, old.Roles),
+		"rate_limits":      !reflect.DeepEqual(cfg.RateLimits, old.RateLimits),
+		"http":             !reflect.DeepEqual(cfg.HTTP, old.HTTP),
+		"tls":              cfg.TLS != old.TLS,
+		"audit":            cfg.Audit != old.Audit,
+	}
+	for _, key := range slices.Sorted(maps.Keys(changed)) {
+		if changed[key] {
+			r.log.Warn("a setting changed that a reload does not apply; restart moat to apply it", "key", key)
+		}
+	}
 }
