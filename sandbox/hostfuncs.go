@@ -15,7 +15,7 @@ const maxLogMessage = 16 << 10
 
 // hostModule builds module "moat" for one plugin's runtime. Every import of
 // ABI v1 exists, so any module written against the ABI links; those whose
-// capability is not implemented yet answer -EPERM with a message.
+// capability moat does not serve yet answer -EPERM with a message.
 func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 	b := rt.NewHostModuleBuilder(abi.ModuleMoat)
 	export := func(name string, fn api.GoModuleFunc) {

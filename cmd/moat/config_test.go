@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,17 +11,7 @@ import (
 // variables in its environment.
 func runConfigCheck(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(moatBin, append([]string{"config", "check"}, args...)...)
-	cmd.Env = moatEnv(t, env...)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); ok {
-		return out.String(), errOut.String(), exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), 0
+	return runMoatEnv(t, env, append([]string{"config", "check"}, args...)...)
 }
 
 func TestConfigCheckPrintsTheLayeredConfiguration(t *testing.T) {

@@ -154,8 +154,15 @@ func TestBadConfigIsRefusedAtStart(t *testing.T) {
 
 func runMoat(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runMoatEnv(t, nil, args...)
+}
+
+// runMoatEnv runs the moat binary to its end with extra environment
+// variables, and returns what it printed and its exit code.
+func runMoatEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(moatBin, args...)
-	cmd.Env = moatEnv(t)
+	cmd.Env = moatEnv(t, env...)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
