@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/moat-mcp/moat/internal/testplugin"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 var (
