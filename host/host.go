@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -64,6 +66,11 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
+	// SIGHUP from here on means "reload", never the default "terminate",
+	// even while plugins are still loading.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir})
 	if err != nil {
 		return err
@@ -136,7 +143,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
-		rl.run(rctx)
+		rl.run(rctx, hup)
 	}()
 	defer func() {
 		stopReload()

@@ -3,13 +3,11 @@ package host
 import (
 	"context"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -37,10 +35,7 @@ type reloader struct {
 
 // run watches until ctx ends. A folder that cannot be watched is logged;
 // SIGHUP still works.
-func (r *reloader) run(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 
 	var events <-chan fsnotify.Event
 	var errs <-chan error
@@ -125,7 +120,11 @@ func (r *reloader) reconcile(ctx context.Context) {
 		replaced, err := r.reg.Put(p)
 		if err != nil {
 			failed++
-			r.log.Error("plugin not loaded", "plugin", name, "error", err)
+			if loaded {
+				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
+			} else {
+				r.log.Error("plugin not loaded", "plugin", name, "error", err)
+			}
 			p.Sandbox().Close(ctx)
 			continue
 		}
@@ -141,6 +140,7 @@ func (r *reloader) reconcile(ctx context.Context) {
 		if !want[p.Name] {
 			r.reg.Remove(p.Name)
 			r.srv.Drop(p)
+			r.opts.Metrics.Forget(p.Name)
 			r.log.Info("plugin unloaded: its file is gone", "plugin", p.Name, "path", filepath.Base(p.Path))
 			go r.retire(p)
 		}

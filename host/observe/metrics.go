@@ -178,3 +178,12 @@ func (m *Metrics) InflightAdd(delta float64) {
 	}
 	m.Inflight.Add(delta)
 }
+
+// Forget drops the series of an unloaded plugin that would otherwise keep
+// their last value (its breaker state), so alerts on it clear.
+func (m *Metrics) Forget(plugin string) {
+	if m == nil {
+		return
+	}
+	m.BreakerState.DeleteLabelValues(plugin)
+}

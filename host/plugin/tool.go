@@ -82,7 +82,9 @@ func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]a
 			return nil, err
 		}
 		if err := t.checkResult(out); err != nil {
-			t.Plugin.fault(err)
+			if isFault(err) { // a protocol error the plugin chose to return is not one
+				t.Plugin.fault(err)
+			}
 			return nil, err
 		}
 		return out, nil

@@ -114,7 +114,6 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		if n := s.inflight.Add(1); s.opts.MaxInflight > 0 && n > int64(s.opts.MaxInflight) {
 			s.inflight.Add(-1)
 			s.opts.Metrics.Reject("max_inflight")
-			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "rejected", 0)
 			return toolError(fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", s.opts.MaxInflight)), nil
 		}
 		defer s.inflight.Add(-1)
@@ -160,6 +159,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			// refuses (an unknown content type, say) is the plugin's fault.
 			s.log.Warn("plugin result refused", "plugin", t.Plugin.Name, "tool", t.Name, "error", err)
 			s.audit(p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
+			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "fault:bad_output", elapsed.Seconds())
 			return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
 		}
 		outcome := "ok"
