@@ -211,3 +211,9 @@ func TestGoHello(t *testing.T) {
 	path := testplugin.WriteTo(t, testplugin.GoPlugin(t, "examples/go/hello"), dir, "hello")
 	checkHello(t, path)
 }
+
+func TestWATHello(t *testing.T) {
+	dir := t.TempDir()
+	path := testplugin.WriteTo(t, testplugin.WAT(t, "examples/wat/hello/hello.wat"), dir, "hello")
+	checkHello(t, path)
+}
