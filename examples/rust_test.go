@@ -1,0 +1,68 @@
+package examples_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moat-mcp/moat/internal/testplugin"
+)
+
+// TestRustHello builds examples/rust/hello against sdk/rust with rustc for
+// wasm32-wasi, as its README's cargo command does, and checks the module
+// moat serves. The build goes to a temporary folder, so the source tree
+// stays clean.
+func TestRustHello(t *testing.T) {
+	rustc := rustcForWASI(t)
+	root := testplugin.Root(t)
+	out := t.TempDir()
+
+	// The same settings as the crates' Cargo.toml files: edition 2021, and
+	// the release profile of the example (opt-level "s", LTO).
+	rlib := filepath.Join(out, "libmoat.rlib")
+	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s",
+		"--crate-type=rlib", "--crate-name=moat", "-o", rlib,
+		filepath.Join(root, "sdk", "rust", "src", "lib.rs"))
+	wasm := filepath.Join(out, "hello.wasm")
+	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s", "-C", "lto",
+		"--crate-type=cdylib", "--crate-name=hello", "--extern", "moat="+rlib, "-o", wasm,
+		filepath.Join(root, "examples", "rust", "hello", "src", "lib.rs"))
+	checkHello(t, wasm)
+}
+
+// rustcForWASI returns a rustc that has the standard library for
+// wasm32-wasi: Debian's first, as a rustup toolchain on PATH often lacks
+// the target. Under CI its absence fails the test; elsewhere it skips.
+func rustcForWASI(t *testing.T) string {
+	t.Helper()
+	const install = "apt-get install rustc libstd-rust-dev-wasm32 (or rustup target add wasm32-wasi)"
+	candidates := []string{"/usr/bin/rustc"}
+	if p, err := exec.LookPath("rustc"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, rustc := range candidates {
+		sysroot, err := exec.Command(rustc, "--print", "sysroot").Output()
+		if err != nil {
+			continue
+		}
+		std := filepath.Join(strings.TrimSpace(string(sysroot)), "lib", "rustlib", "wasm32-wasi")
+		if _, err := os.Stat(std); err == nil {
+			return rustc
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("rustc with the wasm32-wasi standard library is required under CI: %s", install)
+	}
+	t.Skipf("no rustc with the wasm32-wasi standard library: %s", install)
+	return ""
+}
+
+func runRustc(t *testing.T, rustc string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(rustc, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", rustc, strings.Join(args, " "), err, out)
+	}
+}
