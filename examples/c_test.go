@@ -1,0 +1,25 @@
+package examples_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/moat-mcp/moat/internal/testplugin"
+)
+
+// TestCHello builds examples/c/hello with clang for wasm32-wasi, as its
+// README says, and checks it answers like every other hello.
+func TestCHello(t *testing.T) {
+	clang := testplugin.RequireTool(t, "clang-14", "apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32")
+	root := testplugin.Root(t)
+	sdk := filepath.Join(root, "sdk", "c")
+	out := filepath.Join(t.TempDir(), "hello.wasm")
+	cmd := exec.Command(clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Wextra",
+		"-Wl,--strip-debug", "-I", sdk, "-o", out,
+		filepath.Join(root, "examples", "c", "hello", "hello.c"), filepath.Join(sdk, "moat.c"))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the C hello: %v\n%s", err, msg)
+	}
+	checkHello(t, out)
+}
