@@ -32,6 +32,22 @@ func TestRustHello(t *testing.T) {
 	checkHello(t, wasm)
 }
 
+// TestRustSDK runs the SDK's own Rust tests (JSON, description, dispatch),
+// built natively by the same rustc.
+func TestRustSDK(t *testing.T) {
+	rustc := rustcForWASI(t)
+	bin := filepath.Join(t.TempDir(), "moat-sdk-test")
+	runRustc(t, rustc, "--edition=2021", "--test", "--crate-name=moat", "-o", bin,
+		filepath.Join(testplugin.Root(t), "sdk", "rust", "src", "lib.rs"))
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the SDK's tests failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "test result: ok") {
+		t.Fatalf("the SDK's tests said:\n%s", out)
+	}
+}
+
 // rustcForWASI returns a rustc that has the standard library for
 // wasm32-wasi: Debian's first, as a rustup toolchain on PATH often lacks
 // the target. Under CI its absence fails the test; elsewhere it skips.

@@ -421,3 +421,83 @@ impl CallResult {
         r.to_json()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin() -> Plugin {
+        Plugin::new("t")
+            .capabilities(Capabilities { kv: true, config: vec!["KEY".into()], ..Default::default() })
+            .tool(Tool::new("fail").idempotent().read_only().text(|_| Err("no luck".into())))
+            .tool(Tool::new("host").text(|_| Ok(crate::config_get("KEY")?)))
+            .tool(Tool::new("list").json(|_| Ok(Value::from(vec![1i64, 2]))))
+            .tool(Tool::new("echo").json(|c| Ok(c.arguments.clone())))
+    }
+
+    fn call(tool: &str, args: &str) -> String {
+        let req = format!(r#"{{"method":"tools/call","params":{{"name":"{}","arguments":{}}}}}"#, tool, args);
+        plugin().handle(req.as_bytes())
+    }
+
+    #[test]
+    fn describes() {
+        assert_eq!(
+            plugin().describe(),
+            r#"{"name":"t","tools":[{"name":"fail","inputSchema":{"type":"object"},"annotations":{"readOnlyHint":true,"idempotentHint":true}},{"name":"host","inputSchema":{"type":"object"}},{"name":"list","inputSchema":{"type":"object"}},{"name":"echo","inputSchema":{"type":"object"}}],"capabilities":{"kv":true,"config":["KEY"]}}"#
+        );
+    }
+
+    #[test]
+    fn answers() {
+        let cases = [
+            ("fail", "{}", r#"{"content":[{"type":"text","text":"no luck"}],"isError":true}"#),
+            (
+                "host",
+                "{}",
+                r#"{"content":[{"type":"text","text":"moat: EUNSUPPORTED: moat host functions exist only under WebAssembly"}],"isError":true}"#,
+            ),
+            ("list", "{}", r#"{"content":[{"type":"text","text":"[1,2]"}]}"#),
+            ("echo", "null", r#"{"content":[{"type":"text","text":"{}"}],"structuredContent":{}}"#),
+            (
+                "echo",
+                r#"{"a":"\u00e9"}"#,
+                r#"{"content":[{"type":"text","text":"{\"a\":\"é\"}"}],"structuredContent":{"a":"é"}}"#,
+            ),
+            ("nope", "{}", r#"{"error":{"code":-32602,"message":"unknown tool \"nope\""}}"#),
+        ];
+        for (tool, args, want) in cases {
+            assert_eq!(call(tool, args), want, "{} {}", tool, args);
+        }
+    }
+
+    #[test]
+    fn refuses_other_requests() {
+        let p = plugin();
+        let h = |r: &str| p.handle(r.as_bytes());
+        assert_eq!(
+            h("{"),
+            r#"{"error":{"code":-32602,"message":"malformed request: invalid JSON at byte 1: expected a member name"}}"#
+        );
+        assert_eq!(
+            h(r#"{"method":"resources/read","params":{}}"#),
+            r#"{"error":{"code":-32601,"message":"method \"resources/read\" is not supported by this plugin"}}"#
+        );
+        assert_eq!(
+            h(r#"{"method":"tools/call","params":{}}"#),
+            r#"{"error":{"code":-32602,"message":"malformed tools/call request: params.name is not a string"}}"#
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "added twice")]
+    fn refuses_duplicate_tools() {
+        let _ = plugin().tool(Tool::new("fail").text(|_| Ok(String::new())));
+    }
+
+    #[test]
+    #[should_panic(expected = "must have \"type\": \"object\"")]
+    fn refuses_non_object_schemas() {
+        let _ = Tool::new("x").input_schema(r#"{"type":"string"}"#);
+    }
+}
