@@ -11,7 +11,7 @@ PLUGIN_DIRS := $(wildcard plugins/*/)
 PLUGINS     := $(patsubst plugins/%/,plugins/%.wasm,$(PLUGIN_DIRS))
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 
-.PHONY: all build plugins run test vet lint bench clean
+.PHONY: all build plugins run test vet lint bench examples clean
 
 all: build plugins
 
@@ -45,6 +45,19 @@ lint:
 ## bench: the sandbox's call benchmarks.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sandbox/
+
+## examples: build every examples/<lang>/hello, each with its own toolchain
+## (Go, wabt, clang-14 for wasm32-wasi, cargo with the wasm32-wasi target,
+## Node.js); CARGO and RUSTC choose the Rust tools, e.g.
+## make examples CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc
+CARGO ?= cargo
+RUSTC ?= rustc
+examples:
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o examples/go/hello/hello.wasm ./examples/go/hello
+	wat2wasm examples/wat/hello/hello.wat -o examples/wat/hello/hello.wasm
+	$(MAKE) -C examples/c/hello
+	cd examples/rust/hello && RUSTC=$(RUSTC) $(CARGO) build --release --target wasm32-wasi
+	cd examples/assemblyscript/hello && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf bin plugins/*.wasm

@@ -5,7 +5,12 @@
 //	moat inspect [--config FILE]... [--plugins DIR] [--json] PLUGIN_OR_WASM
 //	moat config check [--config FILE]... [--plugins DIR]
 //	moat key new --name NAME --roles ROLE[,ROLE...]
+//	moat new --lang go|rust|c|assemblyscript NAME [--dir DIR]
 //	moat version
+//
+// moat new writes a plugin project with one tool, hello, that builds as it
+// is: it carries a copy of its language's SDK, so it needs only the moat
+// binary and the language's toolchain.
 //
 // The configuration is layered, each layer overriding the ones before it
 // key by key: the built-in defaults, then each --config file in the order
@@ -33,6 +38,7 @@ import (
 	"github.com/moat-mcp/moat/host"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/sdk/scaffold"
 )
 
 const usage = `moat serves MCP tools from sandboxed WebAssembly plugins.
@@ -43,6 +49,7 @@ Usage:
   moat inspect [--config FILE]... [--plugins DIR] [--json] PLUGIN_OR_WASM
   moat config check [--config FILE]... [--plugins DIR]
   moat key new --name NAME --roles ROLE[,ROLE...]
+  moat new --lang go|rust|c|assemblyscript NAME [--dir DIR]
   moat version
 
 Run 'moat COMMAND -h' for a command's flags. Without --config, moat uses its
@@ -72,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = configCmd(args[1:], stdout, stderr)
 	case "key":
 		err = key(args[1:], stdout, stderr)
+	case "new":
+		err = newCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "moat %s (%s)\n", host.Version, host.GoVersion())
 	case "help", "-h", "--help":
@@ -383,5 +392,39 @@ func key(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "key (shown once; give it to the client as \"Authorization: Bearer <key>\"):\n  %s\n\n", k)
 	fmt.Fprintf(stdout, "add under auth.api_keys in the configuration (it holds only the key's digest):\n")
 	fmt.Fprintf(stdout, "  - {name: %s, sha256: %s, roles: [%s]}\n", strconv.Quote(*name), digest, strings.Join(quoted, ", "))
+	return nil
+}
+
+// newCmd writes a plugin project. Flags may come before or after NAME.
+func newCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("new", stderr, "new --lang go|rust|c|assemblyscript NAME [--dir DIR]")
+	lang := fs.String("lang", "", "the plugin's `LANGUAGE`: "+strings.Join(scaffold.Languages, ", "))
+	dir := fs.String("dir", "", "write the project to `DIR` (default ./NAME); it must not exist or be empty")
+	var names []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(names) != 1 || *lang == "" {
+		fs.Usage()
+		return errUsage
+	}
+	name := names[0]
+	if *dir == "" {
+		*dir = name
+	}
+	if err := scaffold.Write(*dir, *lang, name); err != nil {
+		return err
+	}
+	build := scaffold.BuildCommands[*lang]
+	wasm := strings.ReplaceAll(build[1], "NAME", name)
+	fmt.Fprintf(stdout, "Wrote %s, the %s plugin %q with one tool, hello. Build and try it:\n\n", *dir, *lang, name)
+	fmt.Fprintf(stdout, "  cd %s\n  %s\n  moat call %s hello '{\"name\": \"Ada\"}'\n", *dir, strings.ReplaceAll(build[0], "NAME", name), wasm)
 	return nil
 }
