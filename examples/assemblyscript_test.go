@@ -20,7 +20,7 @@ var (
 
 // buildASHello builds examples/assemblyscript/hello with its own npm
 // scripts, as an author would, once per test binary, and returns the module.
-func buildASHello(t *testing.T) []byte {
+func buildASHello(t testing.TB) []byte {
 	t.Helper()
 	const install = "install Node.js 20 or later, which includes npm (https://nodejs.org)"
 	testplugin.RequireTool(t, "node", install)

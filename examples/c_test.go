@@ -11,6 +11,13 @@ import (
 // TestCHello builds examples/c/hello with clang for wasm32-wasi, as its
 // README says, and checks it answers like every other hello.
 func TestCHello(t *testing.T) {
+	checkHello(t, buildCHello(t))
+}
+
+// buildCHello builds examples/c/hello into a temporary folder and returns
+// the module's path.
+func buildCHello(t testing.TB) string {
+	t.Helper()
 	clang := testplugin.RequireTool(t, "clang-14", "apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32")
 	root := testplugin.Root(t)
 	sdk := filepath.Join(root, "sdk", "c")
@@ -21,5 +28,5 @@ func TestCHello(t *testing.T) {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the C hello: %v\n%s", err, msg)
 	}
-	checkHello(t, out)
+	return out
 }

@@ -12,24 +12,30 @@ import (
 
 // TestRustHello builds examples/rust/hello against sdk/rust with rustc for
 // wasm32-wasi, as its README's cargo command does, and checks the module
-// moat serves. The build goes to a temporary folder, so the source tree
-// stays clean.
+// moat serves.
 func TestRustHello(t *testing.T) {
+	checkHello(t, buildRustHello(t))
+}
+
+// buildRustHello builds examples/rust/hello and returns the module's path.
+// The build goes to a temporary folder, so the source tree stays clean.
+func buildRustHello(t testing.TB) string {
+	t.Helper()
 	rustc := rustcForWASI(t)
 	root := testplugin.Root(t)
 	out := t.TempDir()
 
 	// The same settings as the crates' Cargo.toml files: edition 2021, and
-	// the release profile of the example (opt-level "s", LTO).
+	// the release profile of the example (opt-level "s", LTO, strip).
 	rlib := filepath.Join(out, "libmoat.rlib")
 	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s",
 		"--crate-type=rlib", "--crate-name=moat", "-o", rlib,
 		filepath.Join(root, "sdk", "rust", "src", "lib.rs"))
 	wasm := filepath.Join(out, "hello.wasm")
-	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s", "-C", "lto",
+	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s", "-C", "lto", "-C", "strip=symbols",
 		"--crate-type=cdylib", "--crate-name=hello", "--extern", "moat="+rlib, "-o", wasm,
 		filepath.Join(root, "examples", "rust", "hello", "src", "lib.rs"))
-	checkHello(t, wasm)
+	return wasm
 }
 
 // TestRustSDK runs the SDK's own Rust tests (JSON, description, dispatch),
@@ -51,7 +57,7 @@ func TestRustSDK(t *testing.T) {
 // rustcForWASI returns a rustc that has the standard library for
 // wasm32-wasi: Debian's first, as a rustup toolchain on PATH often lacks
 // the target. Under CI its absence fails the test; elsewhere it skips.
-func rustcForWASI(t *testing.T) string {
+func rustcForWASI(t testing.TB) string {
 	t.Helper()
 	const install = "apt-get install rustc libstd-rust-dev-wasm32 (or rustup target add wasm32-wasi)"
 	candidates := []string{"/usr/bin/rustc"}
@@ -75,7 +81,7 @@ func rustcForWASI(t *testing.T) string {
 	return ""
 }
 
-func runRustc(t *testing.T, rustc string, args ...string) {
+func runRustc(t testing.TB, rustc string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(rustc, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
