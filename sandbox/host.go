@@ -16,6 +16,22 @@ type Host interface {
 	Output(plugin, stream, line string)
 }
 
+// Capabilities serves the capability imports: http_request, kv_get,
+// kv_set, kv_delete, kv_list, config_get, sample and elicit. A Host that also
+// implements it receives them; otherwise they answer -EPERM. args are the
+// import's payloads in order (kv_set has two), already read from the
+// plugin's memory and within the payload cap. The response is staged for
+// read_result; an error code goes back negated, with msg staged instead.
+type Capabilities interface {
+	Capability(ctx context.Context, plugin, name string, args ...[]byte) (response []byte, errno abi.Errno, msg string)
+}
+
+// Progresser receives moat.progress. A Host that does not implement it
+// drops progress, which the ABI allows when the client sent no token.
+type Progresser interface {
+	Progress(ctx context.Context, plugin string, progress, total float64, msg string)
+}
+
 // discardHost is the Host of a Spec that names none.
 type discardHost struct{}
 

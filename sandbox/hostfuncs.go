@@ -26,28 +26,76 @@ func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 	}
 	export(abi.ImportReadResult, p.readResult)
 	export(abi.ImportLog, p.log)
-	export(abi.ImportProgress, func(context.Context, api.Module, []uint64) {
-		// No client progress yet: the ABI makes this a no-op when the
-		// client sent no progress token, which is every call for now.
-	})
+	export(abi.ImportProgress, p.progress)
 	export(abi.ImportCancelled, func(ctx context.Context, _ api.Module, stack []uint64) {
 		stack[0] = 0
 		if ctx.Err() != nil {
 			stack[0] = 1
 		}
 	})
+	caps, _ := p.host.(Capabilities)
 	for name := range abi.Imports {
 		capability := abi.Capability(name)
 		if capability == "" {
 			continue
 		}
-		msg := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, capability, p.name))
+		if caps == nil {
+			msg := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q", name, capability, p.name))
+			export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
+				p.stage(ctx, mod, msg)
+				stack[0] = uint64(abi.EPERM.Result())
+			})
+			continue
+		}
+		payloads := len(abi.Imports[name].Params) / 2 // each payload is a (ptr, len) pair
 		export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
-			p.stage(ctx, mod, msg)
-			stack[0] = uint64(abi.EPERM.Result())
+			args := make([][]byte, payloads)
+			for i := range args {
+				ptr, size := uint32(stack[2*i]), uint32(stack[2*i+1])
+				if uint64(size) > p.limits.Output {
+					p.stage(ctx, mod, []byte(fmt.Sprintf("moat.%s: a payload of %s is over the %s cap (limits.output)", name, FormatSize(uint64(size)), FormatSize(p.limits.Output))))
+					stack[0] = uint64(abi.ETOOBIG.Result())
+					return
+				}
+				view, ok := mod.Memory().Read(ptr, size)
+				if !ok {
+					p.stage(ctx, mod, []byte(fmt.Sprintf("moat.%s: argument %d (pointer %d, length %d) is outside the plugin's memory", name, i+1, ptr, size)))
+					stack[0] = uint64(abi.EINVAL.Result())
+					return
+				}
+				args[i] = append([]byte(nil), view...) // the host may keep it past this call
+			}
+			resp, errno, msg := caps.Capability(ctx, p.name, name, args...)
+			if errno != 0 {
+				p.stage(ctx, mod, []byte(msg))
+				stack[0] = uint64(errno.Result())
+				return
+			}
+			if uint64(len(resp)) > p.limits.Output {
+				p.stage(ctx, mod, []byte(fmt.Sprintf("moat.%s: the response of %s is over the %s cap (limits.output)", name, FormatSize(uint64(len(resp))), FormatSize(p.limits.Output))))
+				stack[0] = uint64(abi.ETOOBIG.Result())
+				return
+			}
+			p.stage(ctx, mod, resp)
+			stack[0] = uint64(len(resp))
 		})
 	}
 	return b
+}
+
+// progress is progress(progress, total, ptr, len): a progress update for
+// the current call, passed on when the host takes them.
+func (p *Plugin) progress(ctx context.Context, mod api.Module, stack []uint64) {
+	pr, ok := p.host.(Progresser)
+	if !ok {
+		return
+	}
+	size := min(uint32(stack[3]), maxLogMessage)
+	msg, okMsg := mod.Memory().Read(uint32(stack[2]), size)
+	if !okMsg {
+		msg = nil
+	}
+	pr.Progress(ctx, p.name, api.DecodeF64(stack[0]), api.DecodeF64(stack[1]), string(msg))
 }
 
 // envModule provides env.abort, which AssemblyScript imports: it traps.

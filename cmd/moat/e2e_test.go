@@ -50,6 +50,7 @@ func build(dir string) error {
 		exec.Command(goBin, "build", "-o", moatBin, "."),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(pluginsDir, "time.wasm"), "../../plugins/time")),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "slow.wasm"), "./testdata/slow")),
+		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "caps.wasm"), "./testdata/caps")),
 	}
 	for _, cmd := range steps {
 		if out, err := cmd.CombinedOutput(); err != nil {

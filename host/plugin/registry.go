@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -64,6 +65,7 @@ type Spec struct {
 	Prefix  string
 	Limits  sandbox.Limits
 	Breaker BreakerSettings
+	Grants  config.Grants
 	// Host receives the plugin's logs; Log the breaker's state changes.
 	Host    sandbox.Host
 	Log     hclog.Logger
@@ -141,7 +143,8 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 	return Spec{
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: cfg.PluginLimits(name),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
-		Host:    opts.Host, Log: opts.Log, Metrics: opts.Metrics,
+		Grants:  cfg.Plugins[name].Grants,
+		Host:    withGrants(opts.Host, name, cfg.Plugins[name].Grants), Log: opts.Log, Metrics: opts.Metrics,
 	}
 }
 
@@ -285,7 +288,8 @@ func (p *Plugin) Retire(ctx context.Context) {
 // same settings.
 func (p *Plugin) Same(q Spec, digest string) bool {
 	a, b := p.spec, q
-	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.Breaker == b.Breaker
+	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.Breaker == b.Breaker &&
+		maps.Equal(a.Grants.Config, b.Grants.Config)
 }
 
 // FileDigest is the hex SHA-256 of the file at path, as Plugin.Digest.

@@ -140,6 +140,14 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		var meta map[string]any
 		if tok := req.Params.GetProgressToken(); tok != nil {
 			meta = map[string]any{"progressToken": tok}
+			if session := req.Session; session != nil {
+				ctx = plugin.WithClientProgress(ctx, func(progress, total float64, msg string) {
+					if secrets != nil {
+						msg = secrets.Scrub(msg)
+					}
+					_ = session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: progress, Total: total, Message: msg})
+				})
+			}
 		}
 		start := time.Now()
 		out, err := t.Call(ctx, req.Params.Arguments, meta)

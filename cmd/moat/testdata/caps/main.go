@@ -1,0 +1,41 @@
+// Command caps is a moat test plugin that uses the capabilities served so
+// far: config_get reads a granted value, progress reports steps.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	moat "github.com/moat-mcp/moat/sdk/go"
+)
+
+func init() {
+	moat.SetInfo(moat.Info{Name: "caps", Version: "1.0.0"})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "secret",
+		Description: "Reads a granted configuration value and echoes it (the host must redact it).",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"key":{"type":"string"}},"required":["key"]}`),
+	}, func(_ *moat.Call, in struct {
+		Key string `json:"key"`
+	}) (string, error) {
+		v, err := moat.ConfigGet(in.Key)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("got %s (%d bytes)", v, len(v)), nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "steps",
+		Description: "Reports n progress steps, then says done.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"]}`),
+	}, func(_ *moat.Call, in struct {
+		N int `json:"n"`
+	}) (string, error) {
+		for i := 1; i <= in.N; i++ {
+			moat.Progress(float64(i), float64(in.N), fmt.Sprintf("step %d", i))
+		}
+		return "done", nil
+	})
+}
+
+func main() {}
