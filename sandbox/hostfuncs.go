@@ -40,7 +40,7 @@ func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 			continue
 		}
 		if caps == nil {
-			msg := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q", name, capability, p.name))
+			msg := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, capability, p.name))
 			export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
 				p.stage(ctx, mod, msg)
 				stack[0] = uint64(abi.EPERM.Result())
