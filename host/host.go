@@ -166,11 +166,13 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	if cfg.TLS.Enabled() {
 		scheme = "https"
 	}
+	// The listener is bound, so connections wait in its backlog: ready now,
+	// before the line that tells a supervisor or a test where to connect.
+	admin.SetReady()
 	log.Info("serving MCP over streamable HTTP", "url", scheme+"://"+ln.Addr().String()+"/mcp", "auth", cfg.Auth.Configured())
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())
 	}
-	admin.SetReady()
 	return srv.ServeHTTP(ctx, ln, shutdown)
 }
 
