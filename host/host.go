@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
+	"github.com/moat-mcp/moat/host/capability"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/plugin"
@@ -109,8 +110,27 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		admin.Drain()
 	}()
 
+	// The store opens before the plugins load, so it closes after them
+	// (and after the reloader) as the deferred calls unwind.
+	popts := plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics}
+	if cfg.KVGranted() {
+		dir, err := cfg.DataDirPath()
+		if err != nil {
+			return err
+		}
+		if popts.KV, err = capability.OpenKV(dir); err != nil {
+			return err
+		}
+		defer func() {
+			if err := popts.KV.Close(); err != nil {
+				log.Error("closing the kv store", "data_dir", dir, "error", err)
+			}
+		}()
+		log.Info("kv store open", "data_dir", dir)
+	}
+
 	start := time.Now()
-	reg, errs := plugin.Load(ctx, cfg, engine, plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics})
+	reg, errs := plugin.Load(ctx, cfg, engine, popts)
 	defer reg.Close(context.Background())
 	for _, err := range errs {
 		log.Error("plugin not loaded", "error", err)
@@ -137,7 +157,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	srv := server.New(reg, log, sopts)
 	shutdown := time.Duration(cfg.ShutdownTimeout)
 	rl := &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: srv, admin: admin, log: log,
-		opts:  plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics},
+		opts:  popts,
 		grace: shutdown, settled: 250 * time.Millisecond}
 	rctx, stopReload := context.WithCancel(ctx)
 	reloaded := make(chan struct{})
@@ -190,10 +210,11 @@ func Call(ctx context.Context, cfg *config.Config, pluginOrWasm, tool string, ar
 		return nil, err
 	}
 	defer engine.Close(context.Background())
-	p, err := loadForCLI(ctx, cfg, engine, pluginOrWasm, log)
+	p, closeKV, err := loadForCLI(ctx, cfg, engine, pluginOrWasm, log, true)
 	if err != nil {
 		return nil, err
 	}
+	defer closeKV()
 	defer p.Sandbox().Close(context.Background())
 	var t *plugin.Tool
 	for _, candidate := range p.Tools {
@@ -229,7 +250,11 @@ func Call(ctx context.Context, cfg *config.Config, pluginOrWasm, tool string, ar
 
 // loadForCLI loads a plugin given as a path to a .wasm file or as a name
 // the configuration knows.
-func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, arg string, log hclog.Logger) (*plugin.Plugin, error) {
+//
+// With withKV, a plugin granted kv gets the store in data_dir, which the
+// returned func closes (after the plugin is closed); it is a no-op
+// otherwise.
+func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, arg string, log hclog.Logger, withKV bool) (*plugin.Plugin, func(), error) {
 	name, path := arg, ""
 	if info, err := os.Stat(arg); err == nil && !info.IsDir() {
 		path = arg
@@ -237,12 +262,29 @@ func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine,
 	} else {
 		path = cfg.PluginPath(arg)
 		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("%q is neither a .wasm file nor a plugin in plugins_dir (%s); give a path or a plugin name", arg, cfg.PluginsDir)
+			return nil, nil, fmt.Errorf("%q is neither a .wasm file nor a plugin in plugins_dir (%s); give a path or a plugin name", arg, cfg.PluginsDir)
 		}
 	}
-	spec := plugin.SpecFor(cfg, name, plugin.Options{Host: plugin.NewHost(log), Log: log})
+	opts := plugin.Options{Host: plugin.NewHost(log), Log: log}
+	closeKV := func() {}
+	if withKV && cfg.Plugins[name].Grants.KV != nil {
+		dir, err := cfg.DataDirPath()
+		if err != nil {
+			return nil, nil, err
+		}
+		if opts.KV, err = capability.OpenKV(dir); err != nil {
+			return nil, nil, err
+		}
+		closeKV = func() { opts.KV.Close() }
+	}
+	spec := plugin.SpecFor(cfg, name, opts)
 	spec.Path = path
-	return plugin.LoadOne(ctx, engine, spec)
+	p, err := plugin.LoadOne(ctx, engine, spec)
+	if err != nil {
+		closeKV()
+		return nil, nil, err
+	}
+	return p, closeKV, nil
 }
 
 // GoVersion is the Go release moat was built with.

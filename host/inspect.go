@@ -40,7 +40,7 @@ func Inspect(ctx context.Context, cfg *config.Config, path string) (*Inspection,
 		return nil, err
 	}
 	defer engine.Close(context.Background())
-	p, err := loadForCLI(ctx, cfg, engine, path, hclog.NewNullLogger())
+	p, _, err := loadForCLI(ctx, cfg, engine, path, hclog.NewNullLogger(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -164,6 +164,7 @@ func (r *reloader) warnRestart(cfg *config.Config) {
 		"admin_listen":     cfg.AdminListen != old.AdminListen,
 		"plugins_dir":      cfg.PluginsDir != old.PluginsDir,
 		"cache_dir":        cfg.CacheDir != old.CacheDir,
+		"data_dir":         cfg.DataDir != old.DataDir,
 		"log":              cfg.Log != old.Log,
 		"max_inflight":     cfg.MaxInflight != old.MaxInflight,
 		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,

@@ -3,9 +3,11 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,5 +69,62 @@ func TestConfigGrantsAndProgress(t *testing.T) {
 			t.Fatalf("progress notifications: %q; want %q", got, want)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A value a plugin stores with kv outlives moat; another plugin's grant is
+// its own namespace, and a plugin without a grant is refused by name.
+func TestKVPersistsAndIsolates(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	caps := filepath.Join(filepath.Dir(moatBin), "caps.wasm")
+	for _, name := range []string{"caps", "caps2", "nokv"} {
+		copyFile(t, caps, filepath.Join(dir, name+".wasm"))
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins_dir: .\ndata_dir: "+data+"\nplugins:\n"+
+		"  caps:\n    grants:\n      kv: {quota: 1MiB}\n"+
+		"  caps2:\n    grants:\n      kv: {}\n")
+
+	srv := startHTTP(t, "--config", config)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+	if res := callTool(t, s, "caps_remember", map[string]any{"key": "color", "value": "teal"}); res.IsError {
+		t.Fatalf("remember: %s", text(res))
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-srv.done:
+		srv.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("moat exited with %v after SIGINT; want 0", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("moat did not exit after SIGINT")
+	}
+	if info, err := os.Stat(data); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("data_dir: %v, %v; want a folder with mode 0700", info, err)
+	}
+
+	srv = startHTTP(t, "--config", config)
+	s = connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+	if res := callTool(t, s, "caps_recall", map[string]any{"key": "color"}); res.IsError || text(res) != "teal" {
+		t.Fatalf("recall after a restart: isError=%v %q; want teal", res.IsError, text(res))
+	}
+	res := callTool(t, s, "caps2_recall", map[string]any{"key": "color"})
+	if got := text(res); !res.IsError || !strings.Contains(got, "ENOTFOUND") {
+		t.Fatalf("another plugin recalls caps' key: isError=%v %q; want ENOTFOUND", res.IsError, got)
+	}
+	res = callTool(t, s, "nokv_remember", map[string]any{"key": "k", "value": "v"})
+	if got := text(res); !res.IsError || !strings.Contains(got, "plugins.nokv.grants.kv") {
+		t.Fatalf("a plugin without a kv grant: isError=%v %q; want the grant named", res.IsError, got)
+	}
+
+	// A second moat on the same data_dir is refused, naming it.
+	_, stderr, code := runMoat(t, "serve", "--config", config, "--listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(stderr, "data_dir "+data) {
+		t.Fatalf("a second moat on the same data_dir: exit %d\n%s", code, stderr)
 	}
 }

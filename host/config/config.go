@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/moat-mcp/moat/sandbox"
@@ -17,6 +20,10 @@ type Config struct {
 	// CacheDir holds compiled plugins. Default: moat under the user's
 	// cache directory (~/.cache/moat on Linux).
 	CacheDir string `yaml:"cache_dir"`
+	// DataDir holds what plugins store through the kv capability (the
+	// file kv.db). It is created 0700 when the first plugin with a kv grant
+	// starts. Default: moat under $XDG_DATA_HOME, or ~/.local/share/moat.
+	DataDir string `yaml:"data_dir"`
 	// ShutdownTimeout bounds how long in-flight calls may finish after
 	// SIGINT or SIGTERM. Default 15s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
@@ -182,4 +189,43 @@ func (c *Config) PluginsDirExplicit() bool { return c.pluginsDirSet }
 func (c *Config) SetPluginsDir(dir string) {
 	c.PluginsDir = dir
 	c.pluginsDirSet = true
+}
+
+// KVGranted reports whether some plugin is granted kv, so data_dir is
+// needed.
+func (c *Config) KVGranted() bool {
+	for _, p := range c.Plugins {
+		if p.Grants.KV != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// DataDirPath is data_dir, or its default when unset: moat under
+// $XDG_DATA_HOME, else ~/.local/share/moat.
+func (c *Config) DataDirPath() (string, error) {
+	if c.DataDir != "" {
+		return c.DataDir, nil
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "moat"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("data_dir: no home directory to put the default under (%v); set data_dir in the configuration", err)
+	}
+	return filepath.Join(home, ".local", "share", "moat"), nil
+}
+
+// KVQuota is the byte quota of the named plugin's kv grant, 0 when it has
+// none.
+func (g Grants) KVQuota() uint64 {
+	switch {
+	case g.KV == nil:
+		return 0
+	case g.KV.Quota == 0:
+		return DefaultKVQuota
+	}
+	return uint64(g.KV.Quota)
 }

@@ -240,3 +240,27 @@ func TestBadOperationsKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestKVGrantsAndTheirQuota(t *testing.T) {
+	c, err := config.Parse([]byte("data_dir: /srv/moat\nplugins:\n  a: {grants: {kv: {quota: 2MiB}}}\n  b: {grants: {kv: {}}}\n  c: {}\n"), "moat.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]uint64{"a": 2 << 20, "b": config.DefaultKVQuota, "c": 0} {
+		if got := c.Plugins[name].Grants.KVQuota(); got != want {
+			t.Errorf("plugins.%s kv quota = %d, want %d", name, got, want)
+		}
+	}
+	if dir, err := c.DataDirPath(); !c.KVGranted() || err != nil || dir != "/srv/moat" {
+		t.Fatalf("KVGranted = %v, DataDirPath = %q, %v", c.KVGranted(), dir, err)
+	}
+
+	c, err = config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_DATA_HOME", "/xdg/data")
+	if dir, err := c.DataDirPath(); c.KVGranted() || err != nil || dir != "/xdg/data/moat" {
+		t.Fatalf("default: KVGranted = %v, DataDirPath = %q, %v", c.KVGranted(), dir, err)
+	}
+}

@@ -109,11 +109,24 @@ type Audit struct {
 	IncludeArguments bool   `yaml:"include_arguments"`
 }
 
-// Grants are what the operator grants a plugin. Only config is used yet:
-// its values are secrets, scrubbed from everything that leaves the host.
+// Grants are what the operator grants a plugin. Config values are secrets,
+// scrubbed from everything that leaves the host.
 type Grants struct {
 	Config map[string]string `yaml:"config"`
+	// KV grants a key-value namespace of the plugin's own in data_dir.
+	// Nil: kv_get, kv_set, kv_delete and kv_list answer -EPERM.
+	KV *KVGrant `yaml:"kv"`
 }
+
+// KVGrant is a plugin's key-value grant.
+type KVGrant struct {
+	// Quota caps the bytes the plugin stores: the sum of len(key) +
+	// len(value) over its keys. 0 means DefaultKVQuota.
+	Quota Size `yaml:"quota"`
+}
+
+// DefaultKVQuota is a kv grant's quota when it sets none.
+const DefaultKVQuota = 10 << 20
 
 // Defaults of the HTTP edge.
 const (

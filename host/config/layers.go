@@ -198,7 +198,7 @@ func (p *preparer) walk(n *yaml.Node, path string, segs []string) error {
 func isPathKey(segs []string) bool {
 	switch len(segs) {
 	case 1:
-		return segs[0] == "plugins_dir" || segs[0] == "cache_dir"
+		return segs[0] == "plugins_dir" || segs[0] == "cache_dir" || segs[0] == "data_dir"
 	case 2:
 		return segs[0] == "tls" && (segs[1] == "cert" || segs[1] == "key" || segs[1] == "client_ca") ||
 			segs[0] == "audit" && segs[1] == "path"

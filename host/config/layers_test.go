@@ -111,6 +111,7 @@ plugins:
 `)
 	over := write(t, filepath.Join(root, "etc", "prod"), "prod.yaml", `
 cache_dir: ../../cache
+data_dir: data
 plugins:
   b: {path: ../wasm/b.wasm}
   c: {}
@@ -133,6 +134,7 @@ auth: {jwt: {issuer: x, jwks_file: jwks.json}, resource: https://x.example.com/m
 		{"plugins.b.path (second file, overriding)", c.PluginPath("b"), filepath.Join(etc, "wasm/b.wasm")},
 		{"plugins.c (no path: in plugins_dir)", c.PluginPath("c"), filepath.Join(etc, "plugins/c.wasm")},
 		{"cache_dir (second file)", c.CacheDir, filepath.Join(root, "cache")},
+		{"data_dir (second file)", c.DataDir, filepath.Join(prod, "data")},
 		{"tls.client_ca (second file)", c.TLS.ClientCA, filepath.Join(prod, "ca.pem")},
 		{"audit.path (second file)", c.Audit.Path, filepath.Join(prod, "audit.log")},
 		{"auth.jwt.jwks_file (second file)", c.Auth.JWT.JWKSFile, filepath.Join(prod, "jwks.json")},

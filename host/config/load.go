@@ -279,6 +279,9 @@ func (c *Config) applyDefaults() {
 	if c.CacheDir != "" {
 		c.CacheDir = c.resolve(c.CacheDir)
 	}
+	if c.DataDir != "" {
+		c.DataDir = c.resolve(c.DataDir)
+	}
 	for name, p := range c.Plugins {
 		if p.Path != "" {
 			p.Path = c.resolve(p.Path)

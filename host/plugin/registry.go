@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/host/capability"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
@@ -77,6 +78,9 @@ type Options struct {
 	Host    sandbox.Host
 	Log     hclog.Logger
 	Metrics *observe.Metrics
+	// KV is the store behind the kv capability; nil when no plugin was
+	// granted kv at start.
+	KV *capability.KV
 }
 
 // pluginName is what a plugin's name may hold: it becomes part of tool
@@ -144,7 +148,7 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: cfg.PluginLimits(name),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
 		Grants:  cfg.Plugins[name].Grants,
-		Host:    withGrants(opts.Host, name, cfg.Plugins[name].Grants), Log: opts.Log, Metrics: opts.Metrics,
+		Host:    withGrants(opts.Host, name, cfg.Plugins[name].Grants, opts.KV), Log: opts.Log, Metrics: opts.Metrics,
 	}
 }
 

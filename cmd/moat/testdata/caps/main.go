@@ -1,5 +1,6 @@
 // Command caps is a moat test plugin that uses the capabilities served so
-// far: config_get reads a granted value, progress reports steps.
+// far: config_get reads a granted value, progress reports steps, and the kv
+// imports remember and recall values.
 package main
 
 import (
@@ -35,6 +36,32 @@ func init() {
 			moat.Progress(float64(i), float64(in.N), fmt.Sprintf("step %d", i))
 		}
 		return "done", nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "remember",
+		Description: "Stores a value under a key in the plugin's kv namespace.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"key":{"type":"string"},"value":{"type":"string"}},"required":["key","value"]}`),
+	}, func(_ *moat.Call, in struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}) (string, error) {
+		if err := moat.KVSet(in.Key, []byte(in.Value)); err != nil {
+			return "", err
+		}
+		return "stored " + in.Key, nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "recall",
+		Description: "Returns the value stored under a key in the plugin's kv namespace.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"key":{"type":"string"}},"required":["key"]}`),
+	}, func(_ *moat.Call, in struct {
+		Key string `json:"key"`
+	}) (string, error) {
+		v, err := moat.KVGet(in.Key)
+		if err != nil {
+			return "", err
+		}
+		return string(v), nil
 	})
 }
 
