@@ -3,6 +3,8 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +128,36 @@ func TestKVPersistsAndIsolates(t *testing.T) {
 	_, stderr, code := runMoat(t, "serve", "--config", config, "--listen", "127.0.0.1:0")
 	if code == 0 || !strings.Contains(stderr, "data_dir "+data) {
 		t.Fatalf("a second moat on the same data_dir: exit %d\n%s", code, stderr)
+	}
+}
+
+// A plugin granted http for one exact address reaches it through moat;
+// the cloud metadata address is refused with a message.
+func TestHTTPGrant(t *testing.T) {
+	needBuild(t)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("upstream says hi"))
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	for _, name := range []string{"caps", "nohttp"} {
+		copyFile(t, filepath.Join(filepath.Dir(moatBin), "caps.wasm"), filepath.Join(dir, name+".wasm"))
+	}
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins_dir: .\nplugins:\n  caps:\n    grants:\n      http: {hosts: [\""+upstream.Listener.Addr().String()+"\"], timeout: 5s}\n")
+	srv := startHTTP(t, "--config", config)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+
+	res := callTool(t, s, "caps_fetch", map[string]any{"url": upstream.URL + "/hello"})
+	if got := text(res); res.IsError || got != "200 upstream says hi" {
+		t.Fatalf("fetch of the granted server: isError=%v %q", res.IsError, got)
+	}
+	res = callTool(t, s, "caps_fetch", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"})
+	if got := text(res); !res.IsError || !strings.Contains(got, "EPERM") || !strings.Contains(got, `"169.254.169.254" (port 80) is not on the list of plugins.caps.grants.http`) {
+		t.Fatalf("fetch of the metadata address: isError=%v %q; want EPERM naming the host", res.IsError, got)
+	}
+	res = callTool(t, s, "nohttp_fetch", map[string]any{"url": upstream.URL})
+	if got := text(res); !res.IsError || !strings.Contains(got, "plugins.nohttp.grants.http") {
+		t.Fatalf("a plugin without an http grant: isError=%v %q; want the grant named", res.IsError, got)
 	}
 }

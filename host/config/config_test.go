@@ -264,3 +264,30 @@ func TestKVGrantsAndTheirQuota(t *testing.T) {
 		t.Fatalf("default: KVGranted = %v, DataDirPath = %q, %v", c.KVGranted(), dir, err)
 	}
 }
+
+func TestHTTPGrants(t *testing.T) {
+	c, err := config.Parse([]byte("plugins:\n  a: {grants: {http: {hosts: [\"*.Wikipedia.org\", \"127.0.0.1:8089\"], max_response: 1MiB, timeout: 2s}}}\n  b: {grants: {http: {hosts: [example.com]}}}\n"), "moat.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Plugins["a"].Grants.HTTP; a.HTTPMaxResponse() != 1<<20 || a.HTTPTimeout() != 2*time.Second {
+		t.Errorf("plugins.a: %d %v", a.HTTPMaxResponse(), a.HTTPTimeout())
+	}
+	if b := c.Plugins["b"].Grants.HTTP; b.HTTPMaxResponse() != config.DefaultHTTPMaxResponse || b.HTTPTimeout() != config.DefaultHTTPTimeout {
+		t.Errorf("plugins.b defaults: %d %v", b.HTTPMaxResponse(), b.HTTPTimeout())
+	}
+	p, err := config.ParseHostPattern("*.Wikipedia.org")
+	if err != nil || p != (config.HostPattern{Host: "wikipedia.org", Wildcard: true}) {
+		t.Errorf("*.Wikipedia.org: %+v %v", p, err)
+	}
+	for yaml, want := range map[string]string{
+		"plugins:\n  a: {grants: {http: {}}}\n":                                     "plugins.a.grants.http.hosts: list the hosts",
+		"plugins:\n  a: {grants: {http: {hosts: [\"https://example.com\"]}}}\n":     "plugins.a.grants.http.hosts[0]: \"https://example.com\" is not a host",
+		"plugins:\n  a: {grants: {http: {hosts: [ok.example, \"a.*.example\"]}}}\n": "plugins.a.grants.http.hosts[1]",
+		"plugins:\n  a: {grants: {http: {hosts: [\"example.com:0\"]}}}\n":           "is not a number from 1 to 65535",
+	} {
+		if _, err := config.Parse([]byte(yaml), "moat.yaml", t.TempDir()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want %q", yaml, err, want)
+		}
+	}
+}

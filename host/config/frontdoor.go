@@ -1,5 +1,16 @@
 package config
 
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/idna"
+)
+
 // The front door: who may call (auth), what they may call (roles), how
 // often (rate_limits), and the HTTP edge, TLS and audit.
 
@@ -116,6 +127,88 @@ type Grants struct {
 	// KV grants a key-value namespace of the plugin's own in data_dir.
 	// Nil: kv_get, kv_set, kv_delete and kv_list answer -EPERM.
 	KV *KVGrant `yaml:"kv"`
+	// HTTP grants outbound HTTP to the hosts it lists. Nil: http_request
+	// answers -EPERM.
+	HTTP *HTTPGrant `yaml:"http"`
+}
+
+// HTTPGrant is a plugin's outbound HTTP grant.
+type HTTPGrant struct {
+	// Hosts are the hosts the plugin may reach: "example.com",
+	// "*.example.org" (subdomains, not the apex), "127.0.0.1:8089" (that
+	// port only). A private, loopback or link-local address is reachable
+	// only when an entry names that very address.
+	Hosts []string `yaml:"hosts"`
+	// MaxResponse caps a response body. 0 means DefaultHTTPMaxResponse.
+	MaxResponse Size `yaml:"max_response"`
+	// Timeout bounds one request, redirects and body included. 0 means
+	// DefaultHTTPTimeout.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Defaults of an http grant.
+const (
+	DefaultHTTPMaxResponse = 5 << 20
+	DefaultHTTPTimeout     = 10e9 // 10s
+)
+
+// HostPattern is one parsed entry of grants.http.hosts.
+type HostPattern struct {
+	Host     string // lower case, IDNs in ASCII, IPv6 without brackets
+	Port     string // "" for any port
+	Wildcard bool   // "*.Host": subdomains of Host, not Host itself
+}
+
+// ParseHostPattern reads one entry of grants.http.hosts.
+func ParseHostPattern(s string) (HostPattern, error) {
+	var p HostPattern
+	if s == "" || strings.Contains(s, "/") || strings.ContainsAny(s, " @?#") {
+		return p, fmt.Errorf("%q is not a host; write a name such as example.com, *.example.org or 127.0.0.1:8089, without a scheme or path", s)
+	}
+	host := s
+	if h, port, err := net.SplitHostPort(s); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return p, fmt.Errorf("%q: the port %q is not a number from 1 to 65535", s, port)
+		}
+		host, p.Port = h, port
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	if rest, ok := strings.CutPrefix(host, "*."); ok {
+		p.Wildcard, host = true, rest
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if p.Wildcard {
+			return p, fmt.Errorf("%q: a wildcard applies to names, not addresses", s)
+		}
+		p.Host = a.Unmap().WithZone("").String()
+		return p, nil
+	}
+	if strings.Contains(host, "*") || strings.Contains(host, ":") {
+		return p, fmt.Errorf("%q is not a host; '*' may only begin an entry, as in *.example.org", s)
+	}
+	ascii, err := idna.Lookup.ToASCII(strings.TrimSuffix(host, "."))
+	if err != nil || ascii == "" {
+		return p, fmt.Errorf("%q is not a valid host name", s)
+	}
+	p.Host = strings.ToLower(ascii)
+	return p, nil
+}
+
+// HTTPMaxResponse is the grant's response cap, defaulted.
+func (g *HTTPGrant) HTTPMaxResponse() int64 {
+	if g.MaxResponse == 0 {
+		return DefaultHTTPMaxResponse
+	}
+	return int64(g.MaxResponse)
+}
+
+// HTTPTimeout is the grant's timeout, defaulted.
+func (g *HTTPGrant) HTTPTimeout() time.Duration {
+	if g.Timeout == 0 {
+		return DefaultHTTPTimeout
+	}
+	return time.Duration(g.Timeout)
 }
 
 // KVGrant is a plugin's key-value grant.

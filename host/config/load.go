@@ -387,6 +387,16 @@ func (c *Config) validate() error {
 		if err := p.Breaker.validate(key + ".breaker"); err != nil {
 			return err
 		}
+		if h := p.Grants.HTTP; h != nil {
+			if len(h.Hosts) == 0 {
+				return fmt.Errorf("%s.grants.http.hosts: list the hosts the plugin may reach, such as [api.example.com], or remove grants.http", key)
+			}
+			for i, host := range h.Hosts {
+				if _, err := ParseHostPattern(host); err != nil {
+					return fmt.Errorf("%s.grants.http.hosts[%d]: %w", key, i, err)
+				}
+			}
+		}
 	}
 	return nil
 }

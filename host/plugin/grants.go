@@ -32,13 +32,18 @@ type grantHost struct {
 	plugin string
 	grants config.Grants
 	kv     *capability.KV
+	http   *capability.HTTP // nil without grants.http
 }
 
 func withGrants(base sandbox.Host, plugin string, grants config.Grants, kv *capability.KV) sandbox.Host {
 	if base == nil {
 		base = logHost{log: hclog.NewNullLogger()}
 	}
-	return grantHost{Host: base, plugin: plugin, grants: grants, kv: kv}
+	h := grantHost{Host: base, plugin: plugin, grants: grants, kv: kv}
+	if grants.HTTP != nil {
+		h.http = capability.NewHTTP(plugin, grants.HTTP)
+	}
+	return h
 }
 
 // Progress passes progress on to the client, when it asked for it.
@@ -48,10 +53,11 @@ func (h grantHost) Progress(ctx context.Context, _ string, progress, total float
 	}
 }
 
-// Capability serves config_get from the plugin's grants.config and the kv
-// imports from the plugin's namespace of the store; the other capabilities
-// are refused until moat serves them.
-func (h grantHost) Capability(_ context.Context, plugin, name string, args ...[]byte) ([]byte, abi.Errno, string) {
+// Capability serves config_get from the plugin's grants.config, the kv
+// imports from the plugin's namespace of the store and http_request under
+// its grants.http; the other capabilities are refused until moat serves
+// them.
+func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...[]byte) ([]byte, abi.Errno, string) {
 	switch name {
 	case abi.ImportConfigGet:
 		if len(h.grants.Config) == 0 {
@@ -64,6 +70,19 @@ func (h grantHost) Capability(_ context.Context, plugin, name string, args ...[]
 		return []byte(v), 0, ""
 	case abi.ImportKVGet, abi.ImportKVSet, abi.ImportKVDelete, abi.ImportKVList:
 		return h.kvCall(plugin, name, args)
+	case abi.ImportHTTPRequest:
+		if h.http == nil {
+			return nil, abi.EPERM, fmt.Sprintf("moat.%s: plugin %q is not granted http; an operator grants it under plugins.%s.grants.http", name, plugin, plugin)
+		}
+		resp, err := h.http.Do(ctx, args[0])
+		var ce *capability.Error
+		switch {
+		case errors.As(err, &ce):
+			return nil, ce.Errno, fmt.Sprintf("moat.%s: %s", name, ce.Msg)
+		case err != nil:
+			return nil, abi.EIO, fmt.Sprintf("moat.%s: %v", name, err)
+		}
+		return resp, 0, ""
 	}
 	return nil, abi.EPERM, fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, abi.Capability(name), plugin)
 }

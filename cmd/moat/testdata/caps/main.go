@@ -1,12 +1,13 @@
 // Command caps is a moat test plugin that uses the capabilities served so
-// far: config_get reads a granted value, progress reports steps, and the kv
-// imports remember and recall values.
+// far: config_get reads a granted value, progress reports steps, the kv
+// imports remember and recall values, and http_request fetches a URL.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/moat-mcp/moat/abi"
 	moat "github.com/moat-mcp/moat/sdk/go"
 )
 
@@ -62,6 +63,19 @@ func init() {
 			return "", err
 		}
 		return string(v), nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "fetch",
+		Description: "Fetches a URL with GET and returns the status and body, or the error.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}`),
+	}, func(_ *moat.Call, in struct {
+		URL string `json:"url"`
+	}) (string, error) {
+		resp, err := moat.HTTPRequest(abi.HTTPRequest{Method: "GET", URL: in.URL})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d %s", resp.Status, resp.Body), nil
 	})
 }
 
