@@ -1,6 +1,13 @@
 package abi
 
-import "testing"
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestPackRoundTrip(t *testing.T) {
 	cases := []struct{ ptr, length uint32 }{
@@ -38,6 +45,25 @@ func TestEveryImportHasACapabilityOrIsAlwaysAllowed(t *testing.T) {
 	for name := range Imports {
 		if always[name] != (Capability(name) == "") {
 			t.Errorf("import %s: capability %q", name, Capability(name))
+		}
+	}
+}
+
+// Source must hold every file a copy of this package needs to compile, so
+// that the Go projects moat new writes build; only source.go may be left out.
+func TestSourceHoldsThePackage(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "source.go" {
+			continue
+		}
+		want, _ := os.ReadFile(f)
+		got, err := fs.ReadFile(Source, f)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("Source lacks %s (%v): add it to the go:embed line in source.go", f, err)
 		}
 	}
 }

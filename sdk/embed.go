@@ -12,14 +12,11 @@ import "embed"
 //   - rust/Cargo.toml, rust/README.md, rust/src/*.rs: the Rust crate;
 //   - assemblyscript/package.json, assemblyscript/README.md,
 //     assemblyscript/assembly/*.ts: the npm package moat-sdk;
-//   - go/*.go: the Go SDK (its _test.go files too, which a copy leaves out);
-//   - _abi/*.go: a copy of package abi, which the Go SDK imports. An
-//     embedded file must sit under the embedding package's folder, and abi
-//     stays free of this concern, so the copy lives here; TestABICopy keeps
-//     it equal to ../abi.
+//   - go/*.go: the Go SDK (its _test.go files too, which a copy leaves
+//     out). The package abi it imports carries its own source (abi.Source).
 //
 //go:embed c/moat.h c/moat.c
 //go:embed rust/Cargo.toml rust/README.md rust/src/*.rs
 //go:embed assemblyscript/package.json assemblyscript/README.md assemblyscript/assembly/*.ts
-//go:embed go/*.go _abi/*.go
+//go:embed go/*.go
 var Files embed.FS

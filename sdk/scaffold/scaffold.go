@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/moat-mcp/moat/abi"
 	"io/fs"
 	"os"
 	"path"
@@ -98,6 +99,16 @@ func Write(dir, lang, name string) error {
 		files[f.to] = b
 	}
 	if lang == "go" {
+		// The Go SDK imports the contract, package abi, which carries its
+		// own source for this.
+		names, _ := fs.Glob(abi.Source, "*.go")
+		for _, n := range names {
+			b, err := fs.ReadFile(abi.Source, n)
+			if err != nil {
+				return err
+			}
+			files["moat/abi/"+n] = b
+		}
 		files["moat/go.mod"] = []byte("module github.com/moat-mcp/moat\n\ngo 1.24\n")
 	}
 	for name, b := range files {
@@ -148,13 +159,8 @@ func sdkFiles(lang string) []sdkFile {
 	var move func(string) string
 	switch lang {
 	case "go":
-		globs = []string{"go/*.go", "_abi/*.go"}
-		move = func(p string) string {
-			if strings.HasPrefix(p, "_abi/") {
-				return "moat/abi/" + path.Base(p)
-			}
-			return "moat/sdk/" + p
-		}
+		globs = []string{"go/*.go"}
+		move = func(p string) string { return "moat/sdk/" + p }
 	case "c":
 		globs = []string{"c/*"}
 	case "rust":
