@@ -82,17 +82,7 @@ func TestBadConfigsNameTheKeyAndTheFix(t *testing.T) {
 		{"duplicate plugin", "plugins:\n  a: {}\n  a: {prefix: x}", []string{"line 3", "plugins.a appears twice"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := config.Parse([]byte(c.yaml), "moat.yaml", "/tmp")
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			for _, s := range c.says {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("%q does not say %q", err, s)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { refused(t, c.yaml, c.says...) })
 	}
 }
 
@@ -227,17 +217,7 @@ func TestBadOperationsKeys(t *testing.T) {
 		{"unknown breaker key", "breaker: {failure: 3}", []string{"line 1", `unknown key "failure" in breaker`, "failures, open_for, half_open_calls"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := config.Parse([]byte(c.yaml), "moat.yaml", "/tmp")
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			for _, s := range c.says {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("%q does not say %q", err, s)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { refused(t, c.yaml, c.says...) })
 	}
 }
 
@@ -288,6 +268,21 @@ func TestHTTPGrants(t *testing.T) {
 	} {
 		if _, err := config.Parse([]byte(yaml), "moat.yaml", t.TempDir()); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v; want %q", yaml, err, want)
+		}
+	}
+}
+
+// refused checks that a document is refused with an error that says each
+// of says.
+func refused(t *testing.T, yaml string, says ...string) {
+	t.Helper()
+	_, err := config.Parse([]byte(yaml), "moat.yaml", "/tmp")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, s := range says {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("%q does not say %q", err, s)
 		}
 	}
 }
