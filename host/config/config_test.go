@@ -286,3 +286,53 @@ func refused(t *testing.T, yaml string, says ...string) {
 		}
 	}
 }
+
+func TestFSGrants(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"data", "plugins"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plugins", "files.wasm"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse([]byte(`
+plugins:
+  files:
+    grants:
+      fs:
+        - {path: ./data, mount: /data}
+        - {path: ., mount: /work, mode: rw}
+      sampling: true
+`), "moat.yaml", dir)
+	if err == nil {
+		err = c.Check()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.Plugins["files"].Grants
+	if len(g.FS) != 2 || g.FS[0].Path != filepath.Join(dir, "data") || g.FS[0].Writable() || !g.FS[1].Writable() || g.FS[1].Path != dir {
+		t.Fatalf("mounts = %+v", g.FS)
+	}
+	if !g.Sampling || g.Elicitation {
+		t.Fatalf("sampling %v, elicitation %v; want true, false", g.Sampling, g.Elicitation)
+	}
+	for doc, want := range map[string]string{
+		`{path: ./missing, mount: /data}`:            "grants.fs[0].path",
+		`{path: ., mount: data}`:                     "not a clean absolute guest path",
+		`{path: ., mount: /data/../etc}`:             "not a clean absolute guest path",
+		`{path: ., mount: /d, mode: write}`:          "neither ro nor rw",
+		`{path: ., mount: /d}, {path: ., mount: /d}`: "mounted twice",
+		`{mount: /d}`: "name the host folder",
+	} {
+		c, err := config.Parse([]byte("plugins: {files: {grants: {fs: ["+doc+"]}}}"), "moat.yaml", dir)
+		if err == nil {
+			err = c.Check()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("fs: [%s]: error %v; want one saying %q", doc, err, want)
+		}
+	}
+}

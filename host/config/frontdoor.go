@@ -130,7 +130,28 @@ type Grants struct {
 	// HTTP grants outbound HTTP to the hosts it lists. Nil: http_request
 	// answers -EPERM.
 	HTTP *HTTPGrant `yaml:"http"`
+	// FS mounts host folders in the plugin's WASI file system.
+	FS []FSGrant `yaml:"fs"`
+	// Sampling lets the plugin ask the calling client's model for a
+	// completion (moat.sample); Elicitation lets it ask the client's user
+	// (moat.elicit). Both reach only the client of the current call.
+	Sampling    bool `yaml:"sampling"`
+	Elicitation bool `yaml:"elicitation"`
 }
+
+// FSGrant mounts one host folder in a plugin's file system.
+type FSGrant struct {
+	// Path is the host folder, relative to the file that sets it.
+	Path string `yaml:"path"`
+	// Mount is where the plugin sees it: an absolute guest path such as
+	// /data.
+	Mount string `yaml:"mount"`
+	// Mode is ro (the default) or rw.
+	Mode string `yaml:"mode"`
+}
+
+// Writable reports whether the mount is granted read-write.
+func (g FSGrant) Writable() bool { return g.Mode == "rw" }
 
 // HTTPGrant is a plugin's outbound HTTP grant.
 type HTTPGrant struct {

@@ -205,6 +205,8 @@ func isPathKey(segs []string) bool {
 	case 3:
 		return segs[0] == "plugins" && segs[2] == "path" ||
 			segs[0] == "auth" && segs[1] == "jwt" && segs[2] == "jwks_file"
+	case 6: // plugins.NAME.grants.fs[i].path
+		return segs[0] == "plugins" && segs[2] == "grants" && segs[3] == "fs" && segs[5] == "path"
 	}
 	return false
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -397,6 +398,9 @@ func (c *Config) validate() error {
 				}
 			}
 		}
+		if err := validateFS(key+".grants.fs", p.Grants.FS); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -476,4 +480,35 @@ func (c *Config) PluginPath(name string) string {
 		return p
 	}
 	return filepath.Join(c.PluginsDir, name+".wasm")
+}
+
+// validateFS checks a plugin's mounts: each names an existing host folder,
+// an absolute guest path that no other mount of the plugin uses, and a mode
+// of ro or rw.
+func validateFS(key string, mounts []FSGrant) error {
+	seen := make(map[string]bool, len(mounts))
+	for i, m := range mounts {
+		at := fmt.Sprintf("%s[%d]", key, i)
+		if m.Path == "" {
+			return fmt.Errorf("%s.path: name the host folder to mount, such as ./data", at)
+		}
+		if fi, err := os.Stat(m.Path); err != nil {
+			return fmt.Errorf("%s.path: %w; create the folder or correct the path", at, err)
+		} else if !fi.IsDir() {
+			return fmt.Errorf("%s.path: %s is a file; mount a folder", at, m.Path)
+		}
+		if !strings.HasPrefix(m.Mount, "/") || path.Clean(m.Mount) != m.Mount {
+			return fmt.Errorf("%s.mount: %q is not a clean absolute guest path; write one such as /data", at, m.Mount)
+		}
+		if seen[m.Mount] {
+			return fmt.Errorf("%s.mount: %s is mounted twice; give each folder its own guest path", at, m.Mount)
+		}
+		seen[m.Mount] = true
+		switch m.Mode {
+		case "", "ro", "rw":
+		default:
+			return fmt.Errorf("%s.mode: %q is neither ro nor rw; leave it out for read-only", at, m.Mode)
+		}
+	}
+	return nil
 }
