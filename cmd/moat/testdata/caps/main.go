@@ -12,7 +12,13 @@ import (
 )
 
 func init() {
-	moat.SetInfo(moat.Info{Name: "caps", Version: "1.0.0"})
+	moat.SetInfo(moat.Info{Name: "caps", Version: "1.0.0", Capabilities: abi.Capabilities{
+		HTTP:        &abi.HTTPCapability{Hosts: []string{"127.0.0.1"}},
+		KV:          true,
+		Config:      []string{"API_TOKEN", "OTHER"},
+		Sampling:    true,
+		Elicitation: true,
+	}})
 	moat.AddTextTool(moat.ToolDef{
 		Name:        "secret",
 		Description: "Reads a granted configuration value and echoes it (the host must redact it).",
