@@ -34,8 +34,11 @@ run: build plugins
 test: vet lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# sandbox/internal/rootfs implements wazero's Seek, which vet's stdmethods
+# check takes for a faulty io.Seeker; it is vetted with that check off.
 vet:
-	$(GO) vet ./...
+	$(GO) vet $$($(GO) list ./... | grep -v /sandbox/internal/rootfs)
+	$(GO) vet -stdmethods=false ./sandbox/internal/rootfs
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/go/... ./plugins/...
 
 STATICCHECK_VERSION := v0.8.2

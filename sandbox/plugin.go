@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/sandbox/internal/rootfs"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -46,6 +48,7 @@ type Plugin struct {
 
 	pool     *pool
 	byModule sync.Map // api.Module -> *instance
+	mounts   []*rootfs.FS
 }
 
 // Load compiles (or finds in the cache) and validates a module, makes its
@@ -62,7 +65,9 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 	if host == nil {
 		host = discardHost{}
 	}
-	p := &Plugin{name: spec.Name, limits: limits, host: host, onWait: spec.OnWait, size: len(spec.Wasm), pool: newPool(limits.Instances)}
+	// moat_describe runs with no capability granted: until Load returns,
+	// the plugin reaches only the host's log.
+	p := &Plugin{name: spec.Name, limits: limits, host: logOnly{host}, onWait: spec.OnWait, size: len(spec.Wasm), pool: newPool(limits.Instances)}
 	p.rt = e.newRuntime(ctx, limits)
 	ok := false
 	defer func() {
@@ -91,7 +96,8 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		return nil, fmt.Errorf("plugin %q: instantiating env.abort: %w", spec.Name, err)
 	}
 	// WASI as the ABI says: args [name], no environment, real clocks,
-	// cryptographic randomness, no file system. _initialize is the only
+	// cryptographic randomness, no file system until Grant mounts the
+	// granted folders. _initialize is the only
 	// start function; _start was refused by validate.
 	p.modConfig = wazero.NewModuleConfig().
 		WithName("").
@@ -124,8 +130,66 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		return nil, loadFault(err, abi.ExportDescribe)
 	}
 	p.pool.idle = append(p.pool.idle, inst)
+	p.host = host
 	ok = true
 	return p, nil
+}
+
+// Mount grants a plugin one host folder in its WASI file system.
+type Mount struct {
+	// HostPath is the folder on the host.
+	HostPath string
+	// GuestPath is where the plugin sees it, such as /data.
+	GuestPath string
+	// Writable grants writes; without it every change is refused with
+	// EROFS, and no path, "..", or symlink leads out of the folder either
+	// way.
+	Writable bool
+}
+
+// logOnly is a Host stripped of its capabilities.
+type logOnly struct{ Host }
+
+// Grant gives the plugin what its operator granted, once its description
+// has been read and before its first call: host serves its logs and
+// capability imports from then on, and mounts make up its WASI file
+// system. Instances made before Grant, which saw no mount, are closed.
+// Grant is not safe to call concurrently with Call.
+func (p *Plugin) Grant(host Host, mounts []Mount) error {
+	if host != nil {
+		p.host = host
+	}
+	if len(mounts) == 0 {
+		return nil
+	}
+	fsConfig := wazero.NewFSConfig()
+	for _, m := range mounts {
+		rfs, err := rootfs.Open(m.HostPath, m.Writable)
+		if err != nil {
+			p.closeMounts()
+			return &LoadError{Plugin: p.name, Problem: fmt.Sprintf("cannot mount %s at %s: %v", m.HostPath, m.GuestPath, err),
+				Fix: "create the folder, or correct its path in the plugin's grants.fs"}
+		}
+		p.mounts = append(p.mounts, rfs)
+		fsConfig = fsConfig.(sysfs.FSConfig).WithSysFSMount(rfs, m.GuestPath)
+	}
+	p.modConfig = p.modConfig.WithFSConfig(fsConfig)
+	p.pool.mu.Lock()
+	idle := p.pool.idle
+	p.pool.idle = nil
+	p.pool.live -= len(idle)
+	p.pool.mu.Unlock()
+	for _, inst := range idle {
+		p.closeInstance(inst)
+	}
+	return nil
+}
+
+func (p *Plugin) closeMounts() {
+	for _, m := range p.mounts {
+		_ = m.Close()
+	}
+	p.mounts = nil
 }
 
 // compileError explains why a module did not compile.
@@ -193,5 +257,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.pool.closed = true
 	p.pool.idle = nil
 	p.pool.mu.Unlock()
-	return p.rt.Close(ctx)
+	err := p.rt.Close(ctx)
+	p.closeMounts()
+	return err
 }
