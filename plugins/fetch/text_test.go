@@ -1,0 +1,65 @@
+package main
+
+import (
+	"net/url"
+	"testing"
+)
+
+const article = `<!DOCTYPE html>
+<html><head><title>Otters</title><style>body{color:red}</style><script>alert("x")</script></head>
+<body>
+<nav><a href="/">Home</a> | <a href="/about">About</a></nav>
+<main>
+  <h1>Sea  otters</h1>
+  <p>Sea otters <b>hold hands</b> while they
+     sleep, &amp; float.<br>They eat <a href="/food/urchins">urchins</a> and <a href="#clams">clams</a>.</p>
+  <p hidden>Secret text</p>
+  <div style="display: none">Invisible</div>
+  <h2>Facts</h2>
+  <ul>
+    <li>Dense fur</li>
+    <li>Tools:
+      <ol start="3"><li>rocks</li><li>shells</li></ol>
+    </li>
+  </ul>
+  <pre><code>otter := "swim"
+  float()</code></pre>
+  <p>Run <code>otter  --help</code> now.</p>
+  <table><tr><th>Name</th><th>Weight</th></tr><tr><td>Sea otter</td><td>30 kg</td></tr></table>
+  <p><a href="javascript:void(0)">click</a> <a href="https://other.example/x?a=1">elsewhere</a></p>
+</main>
+<footer>Copyright</footer>
+</body></html>`
+
+func TestReadableKeepsTheMainContent(t *testing.T) {
+	base, _ := url.Parse("https://zoo.example/animals/otters")
+	got := readable(article, base)
+	want := "# Otters\n\n" +
+		"# Sea otters\n\n" +
+		"Sea otters hold hands while they sleep, & float.\n" +
+		"They eat [urchins](https://zoo.example/food/urchins) and clams.\n\n" +
+		"## Facts\n\n" +
+		"- Dense fur\n" +
+		"- Tools:\n" +
+		"  3. rocks\n" +
+		"  4. shells\n\n" +
+		"```\n" +
+		"otter := \"swim\"\n" +
+		"  float()\n" +
+		"```\n\n" +
+		"Run `otter --help` now.\n\n" +
+		"Name | Weight\n" +
+		"Sea otter | 30 kg\n\n" +
+		"click [elsewhere](https://other.example/x?a=1)"
+	if got != want {
+		t.Fatalf("readable:\n%s\n---- want ----\n%s", got, want)
+	}
+}
+
+func TestReadableWholeBodyWithoutMain(t *testing.T) {
+	got := readable(`<html><head><title>T</title></head><body><nav>menu</nav><h1>T</h1><div>one<div>two</div></div><article>a</article><article>b</article></body></html>`, nil)
+	want := "# T\n\none\n\ntwo\n\na\n\nb"
+	if got != want {
+		t.Fatalf("readable = %q; want %q", got, want)
+	}
+}
