@@ -49,6 +49,9 @@ func build(dir string) error {
 	steps := []*exec.Cmd{
 		exec.Command(goBin, "build", "-o", moatBin, "."),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(pluginsDir, "time.wasm"), "../../plugins/time")),
+		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "fetch.wasm"), "../../plugins/fetch")),
+		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "memory.wasm"), "../../plugins/memory")),
+		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "files.wasm"), "../../plugins/files")),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "slow.wasm"), "./testdata/slow")),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "caps.wasm"), "./testdata/caps")),
 	}
