@@ -1,0 +1,310 @@
+// Command load is moat's load harness. `load run` builds moat, the peers
+// and the echo plugin, starts each system in turn, puts the same workloads
+// on it over streamable HTTP and writes what it measured to
+// OUT/results.json; it then profiles moat under the same load. `load
+// report` turns that file and the Go benchmarks' output into the load
+// section of docs/BENCHMARKS.md and the plots in docs/bench/.
+//
+//	go run ./cmd/load run -out out
+//	go run ./cmd/load report -out out -doc ../docs/BENCHMARKS.md -plots ../docs/bench
+//
+// make bench runs both, with the Go benchmarks between them.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moat-mcp/moat/bench/load"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: load run|report [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(os.Args[2:])
+	case "report":
+		err = reportCmd(os.Args[2:])
+	default:
+		fmt.Fprintf(os.Stderr, "load: unknown command %q; use run or report\n", os.Args[1])
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// results is what `load run` writes and `load report` reads.
+type results struct {
+	Date        string         `json:"date"`
+	Command     string         `json:"command"`
+	Machine     machine        `json:"machine"`
+	Duration    float64        `json:"duration_s"`
+	Warmup      float64        `json:"warmup_s"`
+	Concurrency []int          `json:"concurrency"`
+	PayloadSize int            `json:"payload_bytes"`
+	OpenRate    float64        `json:"open_rate"`
+	OpenClients int            `json:"open_clients"`
+	Systems     []systemResult `json:"systems"`
+	Profile     *profileResult `json:"profile,omitempty"`
+	WallSeconds float64        `json:"wall_s"`
+}
+
+type systemResult struct {
+	Name   string    `json:"name"`
+	Label  string    `json:"label"`
+	Closed []measure `json:"closed"`
+	Open   *measure  `json:"open,omitempty"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// measure is a workload's Result with the server's own resource use.
+type measure struct {
+	load.Result
+	CPUSeconds float64 `json:"cpu_s"`
+	CPUPerCall float64 `json:"cpu_us_per_call"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+}
+
+// peak is the best closed-loop throughput and the concurrency it came at.
+func (s systemResult) peak() (float64, int) {
+	best, at := 0.0, 0
+	for _, m := range s.Closed {
+		if m.Throughput > best {
+			best, at = m.Throughput, m.Clients
+		}
+	}
+	return best, at
+}
+
+func (r *results) system(name string) *systemResult {
+	for i := range r.Systems {
+		if r.Systems[i].Name == name {
+			return &r.Systems[i]
+		}
+	}
+	return nil
+}
+
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	out := fs.String("out", "out", "write results.json, logs and binaries under `DIR`")
+	root := fs.String("root", "..", "the moat repository, whose ./cmd/moat is measured")
+	duration := fs.Duration("duration", 10*time.Second, "measure each workload for this long")
+	warmup := fs.Duration("warmup", 2*time.Second, "run each workload unmeasured for this long first")
+	conc := fs.String("concurrency", "1,8,32", "closed-loop runs: comma-separated numbers of clients")
+	openClients := fs.Int("open-clients", 32, "the open-loop run's pool of clients")
+	rate := fs.Float64("rate", 0, "the open-loop rate in calls/s; 0 means half of moat's (whole chain) peak")
+	only := fs.String("systems", "", "comma-separated systems to run (default all): "+names())
+	profile := fs.Duration("profile", 10*time.Second, "profile moat (whole chain) under load for this long; 0 to skip")
+	_ = fs.Parse(args)
+
+	began := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	levels, err := parseInts(*conc)
+	if err != nil {
+		return fmt.Errorf("-concurrency: %w", err)
+	}
+	bench, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	rootAbs, err := filepath.Abs(*root)
+	if err != nil {
+		return err
+	}
+	outAbs, err := filepath.Abs(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "building moat, the peers and the echo plugin")
+	b, err := build(rootAbs, bench, outAbs)
+	if err != nil {
+		return err
+	}
+	res := &results{
+		Date:        time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Command:     "make bench",
+		Machine:     describeMachine(),
+		Duration:    duration.Seconds(),
+		Warmup:      warmup.Seconds(),
+		Concurrency: levels,
+		PayloadSize: len(payload),
+		OpenRate:    *rate,
+		OpenClients: *openClients,
+	}
+	res.Machine.Wazero = moduleVersion(rootAbs, "github.com/tetratelabs/wazero")
+	chosen := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			chosen[n] = true
+		}
+	}
+	for _, sys := range systems {
+		if len(chosen) > 0 && !chosen[sys.Name] {
+			continue
+		}
+		sr := systemResult{Name: sys.Name, Label: sys.Label}
+		if err := measureSystem(ctx, b, outAbs, sys, levels, *duration, *warmup, res, &sr); err != nil {
+			sr.Error = err.Error()
+			fmt.Fprintf(os.Stderr, "%s: %v\n", sys.Name, err)
+		}
+		res.Systems = append(res.Systems, sr)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if *profile > 0 && (len(chosen) == 0 || chosen["moat-chain"]) {
+		p, err := profileMoat(ctx, b, outAbs, res, *profile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "profile: %v\n", err)
+		}
+		res.Profile = p
+	}
+	res.WallSeconds = time.Since(began).Seconds()
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(outAbs, "results.json")
+	fmt.Fprintf(os.Stderr, "wrote %s (%.0fs)\n", path, res.WallSeconds)
+	return os.WriteFile(path, data, 0o644)
+}
+
+// measureSystem starts sys, runs the closed-loop levels, then the open-loop
+// run at res.OpenRate (set from the first system's peak when 0), and stops
+// it.
+func measureSystem(ctx context.Context, b *built, out string, sys system, levels []int, d, warm time.Duration, res *results, sr *systemResult) error {
+	dir := filepath.Join(out, sys.Name)
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cmd, t, err := sys.command(b, dir, addr)
+	if err != nil {
+		return err
+	}
+	s, err := start(ctx, cmd, t, filepath.Join(dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	for _, n := range levels {
+		m, err := measureOne(ctx, s, load.Workload{Clients: n, Duration: d, Warmup: warm})
+		if err != nil {
+			return fmt.Errorf("%d clients: %w", n, err)
+		}
+		report(sys.Name, fmt.Sprintf("%d clients", n), m)
+		sr.Closed = append(sr.Closed, m)
+	}
+	if res.OpenRate == 0 {
+		// The first system measured is moat with its whole chain: the
+		// open-loop rate is half of its peak, for every system.
+		best, _ := sr.peak()
+		res.OpenRate = float64(int(best / 2))
+	}
+	if res.OpenRate > 0 {
+		m, err := measureOne(ctx, s, load.Workload{Clients: res.OpenClients, Duration: d, Warmup: warm, Rate: res.OpenRate})
+		if err != nil {
+			return fmt.Errorf("open loop at %.0f/s: %w", res.OpenRate, err)
+		}
+		report(sys.Name, fmt.Sprintf("%.0f calls/s", res.OpenRate), m)
+		sr.Open = &m
+	}
+	return nil
+}
+
+func measureOne(ctx context.Context, s *server, w load.Workload) (measure, error) {
+	_ = s.proc.ResetPeak()
+	cpu0, err := s.proc.CPU()
+	if err != nil {
+		return measure{}, err
+	}
+	r, err := load.Run(ctx, s.target, w)
+	if err != nil {
+		return measure{}, err
+	}
+	cpu1, err := s.proc.CPU()
+	if err != nil {
+		return measure{}, err
+	}
+	rss, err := s.proc.PeakRSS()
+	if err != nil {
+		return measure{}, err
+	}
+	// CPU time includes the warm-up; scale it to the measured share.
+	cpu := (cpu1 - cpu0).Seconds() * r.Seconds / (r.Seconds + w.Warmup.Seconds())
+	m := measure{Result: r, CPUSeconds: cpu, PeakRSSMiB: float64(rss) / (1 << 20)}
+	if ok := r.Calls - r.Errors; ok > 0 {
+		m.CPUPerCall = cpu / float64(ok) * 1e6
+	}
+	return m, nil
+}
+
+func report(name, what string, m measure) {
+	fmt.Fprintf(os.Stderr, "%-10s %-14s %8.0f calls/s  p50 %6.2f  p95 %6.2f  p99 %6.2f  max %7.2f ms  errors %d/%d  cpu %.1fs  rss %.0f MiB\n",
+		name, what, m.Throughput, m.P50, m.P95, m.P99, m.Max, m.Errors, m.Calls, m.CPUSeconds, m.PeakRSSMiB)
+	if m.FirstError != "" {
+		fmt.Fprintf(os.Stderr, "           first error: %s\n", m.FirstError)
+	}
+}
+
+func names() string {
+	var n []string
+	for _, s := range systems {
+		n = append(n, s.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive whole number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// moduleVersion is the version of mod that the module at dir builds with.
+func moduleVersion(dir, mod string) string {
+	out := version(goTool(), "list", "-C", dir, "-m", "-f", "{{.Version}}", mod)
+	if out == "unknown" {
+		return ""
+	}
+	return out
+}
+
+// peakMeasure is the closed-loop run with the best throughput.
+func (s systemResult) peakMeasure() *measure {
+	var best *measure
+	for i := range s.Closed {
+		if best == nil || s.Closed[i].Throughput > best.Throughput {
+			best = &s.Closed[i]
+		}
+	}
+	return best
+}
