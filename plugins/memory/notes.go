@@ -137,11 +137,13 @@ func remember(key, title, text string, tags []string, now time.Time) (Note, bool
 		return Note{}, false, err
 	}
 	var old *Note
-	switch n, err := recall(key); {
+	switch b, err := moat.KVGet(notePrefix + key); {
 	case err == nil:
-		old = &n
-	case !errors.Is(err, errNoNote):
-		return Note{}, false, err
+		if n, err := decodeNote(key, b); err == nil {
+			old = &n
+		} // a damaged note is replaced as if new
+	case !errors.Is(err, moat.ErrNotFound):
+		return Note{}, false, storeError("remembering "+quote(key), err)
 	}
 	n, err := newNote(key, title, text, tags, old, now)
 	if err != nil {
