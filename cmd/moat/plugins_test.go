@@ -137,6 +137,7 @@ func TestMemoryPlugin(t *testing.T) {
 	needBuild(t)
 	dir := t.TempDir()
 	bundled(t, "memory", dir, "memory")
+	bundled(t, "memory", dir, "forgetful")
 	t.Setenv("XDG_DATA_HOME", t.TempDir()) // where the example's data_dir lies
 	example := filepath.Join("..", "..", "examples", "config", "memory.yaml")
 
@@ -195,6 +196,10 @@ func TestMemoryPlugin(t *testing.T) {
 	}
 	if msg := toolError(t, s, "memory_recall", map[string]any{"key": "wifi"}); !strings.Contains(msg, `no note under key "wifi"`) {
 		t.Errorf("recalling a forgotten note: %q", msg)
+	}
+	msg := toolError(t, s, "forgetful_remember", map[string]any{"key": "k", "text": "v"})
+	if !strings.Contains(msg, `remembering "k": the note store is not available`) || !strings.Contains(msg, "plugins.forgetful.grants.kv") {
+		t.Errorf("memory without a kv grant: %q; want the grant to add named", msg)
 	}
 }
 
