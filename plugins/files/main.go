@@ -212,12 +212,11 @@ var readInput = json.RawMessage(`{
 var searchInput = json.RawMessage(`{
 	"type": "object",
 	"properties": {
-		"path": {"type": "string", "description": "The directory to search under, such as /data."},
+		"path": {"type": "string", "description": "The directory to search under, such as /data; every allowed directory if left out."},
 		"pattern": {"type": "string", "description": "A glob the name must match, such as *.md or report-202?.txt; with a /, matched against the path from the directory searched, such as docs/*.md."},
 		"content": {"type": "string", "description": "Text the file's lines must hold, ignoring case; each matching line is a result."},
 		"max_results": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100, "description": "The most matches to return."}
 	},
-	"required": ["path"],
 	"additionalProperties": false
 }`)
 

@@ -168,15 +168,12 @@ type Found struct {
 	Note      string `json:"note,omitempty"`
 }
 
-// searchFiles walks the tree under p for entries whose name matches the
-// glob pattern (against the path from p when pattern holds a /), and,
-// when content is given, for lines of those files that hold it, ignoring
-// case. Links are reported, never followed.
+// searchFiles walks the tree under p (under every allowed directory when
+// p is empty) for entries whose name matches the glob pattern (against the
+// path from p when pattern holds a /), and, when content is given, for
+// lines of those files that hold it, ignoring case. Links are reported,
+// never followed.
 func searchFiles(r roots, p, pattern, content string, limit int) (Found, error) {
-	p, err := r.open(p)
-	if err != nil {
-		return Found{}, err
-	}
 	if pattern == "" && content == "" {
 		return Found{}, errors.New("pass pattern (a name glob such as *.md), content (text to find in files), or both")
 	}
@@ -189,40 +186,68 @@ func searchFiles(r roots, p, pattern, content string, limit int) (Found, error) 
 	case limit < 0 || limit > maxResults:
 		return Found{}, fmt.Errorf("max_results is %d; use 1 to %d (default %d)", limit, maxResults, defaultResults)
 	}
-	needle := strings.ToLower(content)
-	f := Found{Matches: []Match{}}
-	visited := 0
-	full := errors.New("full")
-	err = walk(p, func(name string, de fs.DirEntry) error {
-		visited++
-		if visited%256 == 0 && moat.Cancelled() {
+	dirs := []string{p}
+	if p == "" {
+		dirs = r
+	}
+	s := &search{pattern: pattern, needle: strings.ToLower(content), limit: limit, found: Found{Matches: []Match{}}}
+	for _, dir := range dirs {
+		dir, err := r.open(dir)
+		if err != nil {
+			return Found{}, err
+		}
+		if err := s.tree(dir); err != nil {
+			return Found{}, err
+		}
+		if s.found.Truncated {
+			break
+		}
+	}
+	return s.found, nil
+}
+
+// search is one run of search_files, over one tree or several.
+type search struct {
+	pattern, needle string
+	limit           int
+	visited         int
+	found           Found
+}
+
+var errFull = errors.New("full")
+
+func (s *search) tree(root string) error {
+	err := walk(root, func(name string, de fs.DirEntry) error {
+		s.visited++
+		if s.visited%256 == 0 && moat.Cancelled() {
 			return errors.New("the call was cancelled")
 		}
-		if visited > maxVisited {
-			f.Truncated = true
-			f.Note = fmt.Sprintf("stopped after looking at %d entries; search a smaller directory", maxVisited)
-			return full
+		if s.visited > maxVisited {
+			s.found.Truncated = true
+			s.found.Note = fmt.Sprintf("stopped after looking at %d entries; search a smaller directory", maxVisited)
+			return errFull
 		}
-		if pattern != "" && !matchName(pattern, p, name) {
+		if s.pattern != "" && !matchName(s.pattern, root, name) {
 			return nil
 		}
-		if content == "" {
+		f := &s.found
+		if s.needle == "" {
 			f.Matches = append(f.Matches, Match{Path: name, Type: kind(de.Type())})
 		} else if de.Type().IsRegular() {
-			f.Matches = grep(f.Matches, name, needle, limit+1)
+			f.Matches = grep(f.Matches, name, s.needle, s.limit+1)
 		}
-		if len(f.Matches) > limit {
-			f.Matches = f.Matches[:limit]
+		if len(f.Matches) > s.limit {
+			f.Matches = f.Matches[:s.limit]
 			f.Truncated = true
-			f.Note = fmt.Sprintf("stopped at max_results=%d; narrow the search or raise max_results", limit)
-			return full
+			f.Note = fmt.Sprintf("stopped at max_results=%d; narrow the search or raise max_results", s.limit)
+			return errFull
 		}
 		return nil
 	})
-	if err != nil && err != full {
-		return Found{}, err
+	if err == errFull {
+		return nil
 	}
-	return f, nil
+	return err
 }
 
 // walk visits the tree under root in lexical order, root itself excluded,

@@ -155,7 +155,20 @@ func TestSearchFiles(t *testing.T) {
 			t.Errorf("search %q %q (max %d) = %q truncated=%v, %v; want %q truncated=%v", c.pattern, c.content, c.limit, rel(f), f.Truncated, err, c.want, c.truncated)
 		}
 	}
-	_, err := searchFiles(r, dir, "", "", 0)
+	// Without a path, every allowed directory is searched.
+	other := t.TempDir()
+	if err := os.WriteFile(other+"/more.md", []byte("todo too"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := searchFiles(append(r, other), "", "*.md", "todo", 0)
+	if err != nil || len(f.Matches) != 3 || f.Matches[2].Path != other+"/more.md" {
+		t.Errorf("search of every directory: %+v, %v", f, err)
+	}
+	f, err = searchFiles(append(r, other), "", "*.md", "", 4)
+	if err != nil || len(f.Matches) != 4 || !f.Truncated {
+		t.Errorf("search of every directory, limited to 4: %+v, %v", f, err)
+	}
+	_, err = searchFiles(r, dir, "", "", 0)
 	wantErr(t, "nothing to find", err, "pass pattern")
 	_, err = searchFiles(r, dir, "[", "", 0)
 	wantErr(t, "a bad glob", err, "is not a valid glob")
