@@ -88,7 +88,7 @@ func requestError(u *url.URL, err error) error {
 	}
 	switch {
 	case errors.Is(err, moat.ErrPermission):
-		return fmt.Errorf("fetching %s was refused: %s. An operator allows hosts in the grants.http of this plugin (hosts: [...]) in moat's configuration", u, me.Message)
+		return fmt.Errorf("fetching %s was refused: %s. Only the hosts listed in the plugin's grants.http can be fetched", u, me.Message)
 	case errors.Is(err, moat.ErrTooBig):
 		return fmt.Errorf("fetching %s: %s. An operator can raise max_response in the plugin's grants.http", u, me.Message)
 	case errors.Is(err, moat.ErrTimeout):
