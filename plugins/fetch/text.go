@@ -19,6 +19,11 @@ func readable(doc string, base *url.URL) string {
 	if err != nil { // Parse fails only past 512 levels of nesting
 		return strings.Join(strings.Fields(doc), " ")
 	}
+	if b := find(root, atom.Base, 1); len(b) == 1 && base != nil {
+		if u, err := base.Parse(strings.TrimSpace(attr(b[0], "href"))); err == nil && attr(b[0], "href") != "" {
+			base = u // links are relative to <base href>, when the page sets one
+		}
+	}
 	w := &textWriter{base: base}
 	title := ""
 	if t := find(root, atom.Title, 1); len(t) == 1 {
@@ -237,11 +242,12 @@ func (w *textWriter) link(n *html.Node) {
 	w.write("[" + t + "](" + u.String() + ")")
 }
 
-// hidden reports an element marked as not shown.
+// hidden reports an element marked as not shown, or as navigation.
 func hidden(n *html.Node) bool {
 	for _, a := range n.Attr {
 		switch {
-		case a.Key == "hidden", a.Key == "aria-hidden" && a.Val == "true":
+		case a.Key == "hidden", a.Key == "aria-hidden" && a.Val == "true",
+			a.Key == "role" && (a.Val == "navigation" || a.Val == "search"):
 			return true
 		case a.Key == "style":
 			s := strings.ReplaceAll(strings.ToLower(a.Val), " ", "")

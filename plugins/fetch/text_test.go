@@ -63,3 +63,11 @@ func TestReadableWholeBodyWithoutMain(t *testing.T) {
 		t.Fatalf("readable = %q; want %q", got, want)
 	}
 }
+
+func TestReadableResolvesLinksAgainstBaseHref(t *testing.T) {
+	page, _ := url.Parse("https://site.example/a/b/page.html")
+	got := readable(`<html><head><base href="/docs/"></head><body><div role="navigation"><a href="/">Home</a></div><p><a href="intro">Intro</a></p></body></html>`, page)
+	if want := "[Intro](https://site.example/docs/intro)"; got != want {
+		t.Fatalf("readable = %q; want %q", got, want)
+	}
+}
