@@ -1,11 +1,14 @@
 package plugin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -31,6 +34,7 @@ func parseDescription(plugin, prefix string, raw []byte) (*abi.Description, []*T
 	}
 	seen := map[string]bool{}
 	tools := make([]*Tool, 0, len(d.Tools))
+	probe := mcp.NewServer(&mcp.Implementation{Name: "moat-describe-check"}, nil)
 	for i, def := range d.Tools {
 		where := fmt.Sprintf("tool %q", def.Name)
 		if def.Name == "" {
@@ -61,9 +65,32 @@ func parseDescription(plugin, prefix string, raw []byte) (*abi.Description, []*T
 				return nil, nil, fmt.Errorf("%s: outputSchema %v", where, err)
 			}
 		}
+		if err := servable(probe, full, def); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", where, err)
+		}
 		tools = append(tools, &Tool{Name: full, Def: def, input: input, output: output})
 	}
 	return &d, tools, nil
+}
+
+// servable registers the tool with a throwaway MCP server, as the host's
+// server will. The go-sdk panics on a tool it cannot serve (an
+// x-mcp-header on a property that is not a string, integer or boolean, say);
+// a plugin must be refused here, at load, rather than take the host down
+// when its tools are added.
+func servable(probe *mcp.Server, name string, def abi.Tool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := strings.TrimPrefix(fmt.Sprint(r), fmt.Sprintf("AddTool %q: ", name))
+			err = fmt.Errorf("the MCP server cannot serve it (%s); fix its inputSchema or outputSchema", msg)
+		}
+	}()
+	t := &mcp.Tool{Name: name, InputSchema: def.InputSchema}
+	if len(def.OutputSchema) > 0 {
+		t.OutputSchema = def.OutputSchema
+	}
+	probe.AddTool(t, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, nil })
+	return nil
 }
 
 func schemaID(plugin, tool, which string) string {

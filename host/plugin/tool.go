@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -117,6 +118,12 @@ func (t *Tool) checkResult(out []byte) error {
 	var content []json.RawMessage
 	if err := json.Unmarshal(res.Content, &content); err != nil || res.Content == nil {
 		return bad(`it has no "content" array`)
+	}
+	// What the server will send must decode as MCP's CallToolResult (known
+	// content types, no null blocks, _meta an object); refused here, it
+	// counts against the plugin's breaker like any other bad output.
+	if err := json.Unmarshal(out, new(mcp.CallToolResult)); err != nil {
+		return bad("it is not a CallToolResult MCP clients can read (%v)", err)
 	}
 	if t.output != nil && !res.IsError {
 		if len(res.StructuredContent) == 0 {
