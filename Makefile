@@ -45,9 +45,27 @@ STATICCHECK_VERSION := v0.8.2
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-## bench: the sandbox's call benchmarks.
+## bench: every benchmark, then the load harness (bench/) against moat and
+## its peers; rewrites the load section of docs/BENCHMARKS.md and the plots
+## in docs/bench/. About 10 minutes; run it on a quiet machine. Needs
+## Node.js and npm (the TypeScript SDK peer) and wabt's wat2wasm.
+## BENCH_COUNT and BENCH_FLAGS (load run's flags, such as -duration 2s)
+## shorten it while developing.
+BENCH_OUT   := bench/out
+BENCH_COUNT ?= 5
+BENCH_FLAGS ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sandbox/
+	mkdir -p $(BENCH_OUT) && date +%s > $(BENCH_OUT)/started
+	cd bench/peers/ts && npm ci --no-audit --no-fund
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./sandbox/ > $(BENCH_OUT)/sandbox.bench.txt; \
+		s=$$?; cat $(BENCH_OUT)/sandbox.bench.txt; exit $$s
+	$(GO) test -overlay bench/deadline/overlay.json -run '^$$' -bench Spin -benchmem -count $(BENCH_COUNT) ./sandbox/ > $(BENCH_OUT)/spin.bench.txt; \
+		s=$$?; cat $(BENCH_OUT)/spin.bench.txt; exit $$s
+	cd bench/extism && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) . > ../out/extism.bench.txt; \
+		s=$$?; cat ../out/extism.bench.txt; exit $$s
+	cd bench && GO=$(GO) $(GO) run ./cmd/load run -out out $(BENCH_FLAGS)
+	cd bench && $(GO) run ./cmd/load report -out out -doc ../docs/BENCHMARKS.md -plots ../docs/bench \
+		-wall $$(( $$(date +%s) - $$(cat out/started) ))
 
 ## examples: build every examples/<lang>/hello, each with its own toolchain
 ## (Go, wabt, clang-14 for wasm32-wasi, cargo with the wasm32-wasi target,

@@ -22,7 +22,7 @@ type profileResult struct {
 	Seconds   float64      `json:"seconds"`
 	Calls     int64        `json:"calls"`
 	CPU       float64      `json:"cpu_s"`
-	Parts     []share      `json:"parts"`      // by the innermost frame's part
+	Parts     []share      `json:"parts"`      // by classify
 	Flat      []share      `json:"flat"`       // functions, own time
 	Cum       []share      `json:"cum"`        // functions, with what they call
 	PerCallUS float64      `json:"cpu_us_per_call"`
@@ -34,44 +34,62 @@ type share struct {
 	Percent float64 `json:"percent"`
 }
 
-// parts name the layers of moat's stack by package, most specific first.
-var parts = []struct{ prefix, name string }{
-	{"runtime._ExternalCode", "plugin code (wasm compiled by wazero)"},
-	{"github.com/tetratelabs/wazero", "wazero (calls in and out, deadline checks)"},
+// components name the layers of moat's stack by package prefix.
+var components = []struct{ prefix, name string }{
+	{"github.com/tetratelabs/wazero", "wazero: calls into and out of the plugin, deadline checks"},
 	{"github.com/santhosh-tekuri/jsonschema", "schema validation"},
-	{"github.com/modelcontextprotocol/go-sdk", "MCP (go-sdk: JSON-RPC, sessions, SSE)"},
-	{"github.com/moat-mcp/moat/host/observe", "moat: metrics, audit, scrubbing"},
+	{"encoding/json", "JSON encoding and decoding"},
+	{"github.com/segmentio/encoding", "JSON encoding and decoding"},
+	{"github.com/modelcontextprotocol/go-sdk/internal/json", "JSON encoding and decoding"},
+	{"github.com/moat-mcp/moat/host/observe", "moat: metrics, audit, secret scrubbing"},
+	{"github.com/prometheus", "moat: metrics, audit, secret scrubbing"},
+	{"github.com/moat-mcp/moat/host/policy", "moat: roles and rate limits"},
+	{"github.com/moat-mcp/moat/host/auth", "moat: authentication"},
+	{"crypto/", "moat: authentication"},
+	{"github.com/moat-mcp/moat/sandbox", "moat: the sandbox's call path"},
 	{"github.com/moat-mcp/moat", "moat: the rest of the host"},
-	{"github.com/prometheus", "moat: metrics, audit, scrubbing"},
-	{"encoding/json", "JSON (encoding/json, segmentio)"},
-	{"github.com/segmentio", "JSON (encoding/json, segmentio)"},
-	{"runtime.mallocgc", "Go runtime: allocation and GC"},
-	{"runtime.gc", "Go runtime: allocation and GC"},
-	{"runtime.scanobject", "Go runtime: allocation and GC"},
-	{"runtime.greyobject", "Go runtime: allocation and GC"},
-	{"runtime.mark", "Go runtime: allocation and GC"},
-	{"runtime.(*mspan)", "Go runtime: allocation and GC"},
-	{"runtime.(*mcache)", "Go runtime: allocation and GC"},
-	{"runtime.(*gcWork)", "Go runtime: allocation and GC"},
-	{"runtime.memclr", "Go runtime: allocation and GC"},
-	{"runtime.heap", "Go runtime: allocation and GC"},
-	{"runtime.sweep", "Go runtime: allocation and GC"},
-	{"runtime.", "Go runtime: scheduler, syscalls, maps, memmove"},
-	{"syscall.", "network: syscalls, net/http, TLS-free I/O"},
-	{"internal/poll", "network: syscalls, net/http, TLS-free I/O"},
-	{"net/http", "network: syscalls, net/http, TLS-free I/O"},
-	{"net.", "network: syscalls, net/http, TLS-free I/O"},
-	{"bufio", "network: syscalls, net/http, TLS-free I/O"},
-	{"crypto/", "crypto (API key check, session ids)"},
+	{"github.com/modelcontextprotocol/go-sdk", "MCP: go-sdk's sessions, JSON-RPC and SSE"},
+	{"net/http", "HTTP: net/http"},
+	{"net/textproto", "HTTP: net/http"},
+	{"bufio", "HTTP: net/http"},
 }
 
-func partOf(fn string) string {
-	for _, p := range parts {
-		if strings.HasPrefix(fn, p.prefix) {
-			return p.name
+// classify names the part of the stack a sample's time belongs to, from
+// its frames, innermost first. What the runtime does on a caller's behalf
+// is charged to the runtime (allocation, I/O, scheduling), since that is
+// what would have to shrink.
+func classify(frames []string) string {
+	has := func(prefixes ...string) bool {
+		for _, f := range frames {
+			for _, p := range prefixes {
+				if strings.HasPrefix(f, p) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch {
+	case frames[0] == "runtime._ExternalCode":
+		return "plugin code (wasm compiled by wazero)"
+	case has("runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"):
+		return "Go runtime: garbage collection in the background"
+	case has("runtime.mallocgc", "runtime.growslice", "runtime.newobject", "runtime.makeslice", "runtime.gcAssist"):
+		return "Go runtime: allocation (and the GC work it is charged)"
+	case has("syscall.", "internal/poll.", "internal/runtime/syscall", "runtime.netpoll", "runtime.futex", "runtime.usleep"):
+		return "system calls: network reads and writes, wake-ups"
+	}
+	for _, f := range frames {
+		for _, c := range components {
+			if strings.HasPrefix(f, c.prefix) {
+				return c.name
+			}
 		}
 	}
-	return "other (standard library)"
+	if has("runtime.schedule", "runtime.findRunnable", "runtime.park_m", "runtime.mcall", "runtime.gopark") {
+		return "Go runtime: scheduling goroutines"
+	}
+	return "other"
 }
 
 // profileMoat serves moat with its whole chain from moatprof, puts the
@@ -160,7 +178,7 @@ func summarizeProfile(p *profile.Profile) *profileResult {
 		if len(frames) == 0 {
 			frames = []string{"runtime._ExternalCode"}
 		}
-		byPart[partOf(frames[0])] += v
+		byPart[classify(frames)] += v
 		flat[frames[0]] += v
 		seen := map[string]bool{}
 		for _, fn := range frames {

@@ -33,6 +33,14 @@ var systems = []system{
 	{"go-sdk", "Go SDK, native echo", func(b *built, _, addr string) (*exec.Cmd, load.Target, error) {
 		return exec.Command(b.GoSDK, "-listen", addr), target(addr, ""), nil
 	}},
+	{"go-sdk-gogc", "Go SDK, GOGC=800", func(b *built, _, addr string) (*exec.Cmd, load.Target, error) {
+		// The same server with the collector tuned: its live heap is so
+		// small that at the default GOGC it collects after every few
+		// hundred calls (see BENCHMARKS.md).
+		cmd := exec.Command(b.GoSDK, "-listen", addr)
+		cmd.Env = append(os.Environ(), "GOGC=800")
+		return cmd, target(addr, ""), nil
+	}},
 	{"go-sdk-typed", "Go SDK, typed handler", func(b *built, _, addr string) (*exec.Cmd, load.Target, error) {
 		return exec.Command(b.GoSDK, "-listen", addr, "-typed"), target(addr, ""), nil
 	}},
