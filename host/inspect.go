@@ -3,7 +3,9 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +29,11 @@ type Inspection struct {
 	Capabilities []string         `json:"possible_capabilities"`
 	Requested    abi.Capabilities `json:"requested_capabilities"`
 	Tools        []abi.Tool       `json:"tools"`
+	// Grants compares, per capability, what the module imports, what it
+	// asks for, what the configuration grants and so what it may use.
+	Grants []GrantRow `json:"grants"`
+	// Notices say how requests and grants differ, as moat logs at load.
+	Notices []string `json:"notices,omitempty"`
 	Limits       sandbox.Limits   `json:"-"`
 	Raw          json.RawMessage  `json:"-"`
 }
@@ -63,12 +70,104 @@ func Inspect(ctx context.Context, cfg *config.Config, path string) (*Inspection,
 	}
 	seen := map[string]bool{}
 	for _, imp := range in.Imports {
-		if imp.Capability != "" && !seen[imp.Capability] {
-			seen[imp.Capability] = true
-			in.Capabilities = append(in.Capabilities, imp.Capability)
+		capability := imp.Capability
+		if imp.Module == abi.ModuleWASI && imp.Name == "path_open" {
+			capability = "fs"
+		}
+		if capability != "" && !seen[capability] {
+			seen[capability] = true
+			in.Capabilities = append(in.Capabilities, capability)
 		}
 	}
+	granted := cfg.Plugins[p.Name].Grants
+	for _, c := range []string{"http", "fs", "kv", "config", "sampling", "elicitation"} {
+		in.Grants = append(in.Grants, GrantRow{
+			Capability: c,
+			Imported:   seen[c],
+			Requested:  summarize(c, asked(p.Description.Capabilities), false),
+			Granted:    summarize(c, granted, true),
+			Usable:     summarize(c, p.Granted, true),
+		})
+	}
+	for _, n := range p.Notices {
+		in.Notices = append(in.Notices, n.Msg)
+	}
 	return in, nil
+}
+
+// GrantRow is one capability seen four ways. An empty string means no.
+type GrantRow struct {
+	Capability string `json:"capability"`
+	Imported   bool   `json:"imported"`
+	Requested  string `json:"requested"`
+	Granted    string `json:"granted"`
+	Usable     string `json:"usable"`
+}
+
+// asked puts a plugin's request in the shape of grants, to summarize both
+// alike.
+func asked(c abi.Capabilities) config.Grants {
+	g := config.Grants{Sampling: c.Sampling, Elicitation: c.Elicitation}
+	if c.HTTP != nil {
+		g.HTTP = &config.HTTPGrant{Hosts: c.HTTP.Hosts}
+	}
+	if c.KV {
+		g.KV = &config.KVGrant{}
+	}
+	for _, m := range c.FS {
+		g.FS = append(g.FS, config.FSGrant{Mount: m.Mount, Mode: m.Mode})
+	}
+	if len(c.Config) > 0 {
+		g.Config = make(map[string]string, len(c.Config))
+		for _, k := range c.Config {
+			g.Config[k] = ""
+		}
+	}
+	return g
+}
+
+// summarize says in a few words what g holds of capability c. Config
+// values are secrets: only their names are shown. withPaths adds the host
+// folder of each mount and the kv quota, which a request does not have.
+func summarize(c string, g config.Grants, withPaths bool) string {
+	switch c {
+	case "http":
+		if g.HTTP != nil {
+			return strings.Join(g.HTTP.Hosts, ", ")
+		}
+	case "fs":
+		var ms []string
+		for _, m := range g.FS {
+			mode := "ro"
+			if m.Writable() {
+				mode = "rw"
+			}
+			if withPaths {
+				ms = append(ms, m.Path+" at "+m.Mount+" ("+mode+")")
+			} else {
+				ms = append(ms, m.Mount+" ("+mode+")")
+			}
+		}
+		return strings.Join(ms, ", ")
+	case "kv":
+		if g.KV != nil {
+			if withPaths {
+				return "quota " + sandbox.FormatSize(g.KVQuota())
+			}
+			return "yes"
+		}
+	case "config":
+		return strings.Join(slices.Sorted(maps.Keys(g.Config)), ", ")
+	case "sampling":
+		if g.Sampling {
+			return "yes"
+		}
+	case "elicitation":
+		if g.Elicitation {
+			return "yes"
+		}
+	}
+	return ""
 }
 
 func pluginName(path string) string {

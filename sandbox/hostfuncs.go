@@ -33,22 +33,22 @@ func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 			stack[0] = 1
 		}
 	})
-	caps, _ := p.host.(Capabilities)
 	for name := range abi.Imports {
 		capability := abi.Capability(name)
 		if capability == "" {
 			continue
 		}
-		if caps == nil {
-			msg := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, capability, p.name))
-			export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
-				p.stage(ctx, mod, msg)
-				stack[0] = uint64(abi.EPERM.Result())
-			})
-			continue
-		}
+		refused := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, capability, p.name))
 		payloads := len(abi.Imports[name].Params) / 2 // each payload is a (ptr, len) pair
 		export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
+			// The host is looked up per call: until Grant it serves none
+			// (moat_describe runs with no capability).
+			caps, ok := p.host.(Capabilities)
+			if !ok {
+				p.stage(ctx, mod, refused)
+				stack[0] = uint64(abi.EPERM.Result())
+				return
+			}
 			args := make([][]byte, payloads)
 			for i := range args {
 				ptr, size := uint32(stack[2*i]), uint32(stack[2*i+1])

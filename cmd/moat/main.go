@@ -279,9 +279,21 @@ func printInspection(w io.Writer, in *host.Inspection) {
 		caps = strings.Join(in.Capabilities, ", ")
 	}
 	fmt.Fprintf(tw, "could ever use\t%s\n", caps)
-	req, _ := json.Marshal(in.Requested)
-	fmt.Fprintf(tw, "requests\t%s\n", req)
 	tw.Flush()
+	fmt.Fprintln(w, "\ncapabilities (what the module imports, asks for, is granted, and so may use):")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  capability\timports\tasks for\tgranted\tmay use")
+	for _, g := range in.Grants {
+		imported := "-"
+		if g.Imported {
+			imported = "yes"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", g.Capability, imported, orDash(g.Requested), orDash(g.Granted), orDash(g.Usable))
+	}
+	tw.Flush()
+	for _, n := range in.Notices {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
 	fmt.Fprintln(w, "\nimports:")
 	for _, imp := range in.Imports {
 		note := ""
@@ -302,6 +314,13 @@ func printInspection(w io.Writer, in *host.Inspection) {
 			fmt.Fprintf(w, "    annotations: %s\n", a)
 		}
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func firstLine(s string) string {

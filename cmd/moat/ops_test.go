@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,7 +133,7 @@ func TestCallCommand(t *testing.T) {
 func TestInspectCommand(t *testing.T) {
 	needBuild(t)
 	stdout, stderr, code := runMoat(t, "inspect", filepath.Join(pluginsDir, "time.wasm"))
-	for _, want := range []string{"ABI version          1", "get_current_time", "convert_time", "wasi_snapshot_preview1.clock_time_get", "could ever use       none", "compile time"} {
+	for _, want := range []string{"ABI version          1", "get_current_time", "convert_time", "wasi_snapshot_preview1.clock_time_get", "could ever use       fs", "compile time"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
 		}
@@ -187,5 +188,47 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// moat inspect --config shows, per capability, what the module imports,
+// asks for, is granted and so may use, and what to change where they
+// differ.
+func TestInspectComparesRequestsAndGrants(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, `plugins:
+  caps:
+    path: `+filepath.Join(filepath.Dir(pluginsDir), "caps.wasm")+`
+    grants:
+      kv: {quota: 1MiB}
+      config: {API_TOKEN: tok-secret-value, EXTRA: x}
+      fs: [{path: ., mount: /data}]
+`)
+	stdout, stderr, code := runMoat(t, "inspect", "--config", config, "caps")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := map[string]*regexp.Regexp{
+		"http":        regexp.MustCompile(`(?m)^  http +yes +127\.0\.0\.1 +- +-$`),
+		"kv":          regexp.MustCompile(`(?m)^  kv +yes +yes +quota 1MiB +quota 1MiB$`),
+		"config":      regexp.MustCompile(`(?m)^  config +yes +API_TOKEN, OTHER +API_TOKEN, EXTRA +API_TOKEN$`),
+		"fs":          regexp.MustCompile(`(?m)^  fs +(yes|-) +- +\S+ at /data \(ro\) +-$`),
+		"sampling":    regexp.MustCompile(`(?m)^  sampling +yes +yes +- +-$`),
+		"elicitation": regexp.MustCompile(`(?m)^  elicitation +yes +yes +- +-$`),
+	}
+	for c, re := range rows {
+		if !re.MatchString(stdout) {
+			t.Errorf("the %s row does not match %s:\n%s", c, re, stdout)
+		}
+	}
+	for _, want := range []string{"plugins.caps.grants.http", "plugins.caps.grants.config.OTHER", "config.EXTRA but does not ask", "fs mount /data"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no note says %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "tok-secret-value") {
+		t.Errorf("inspect printed a granted secret:\n%s", stdout)
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -34,6 +34,10 @@ type Plugin struct {
 
 	// Digest is the hex SHA-256 of the module, to tell a changed file.
 	Digest string
+	// Granted is what the plugin may use: what it asks for and is granted.
+	Granted config.Grants
+	// Notices say how its requests and its grants differ.
+	Notices []Notice
 
 	sandbox *sandbox.Plugin
 	breaker *breaker
@@ -67,10 +71,13 @@ type Spec struct {
 	Limits  sandbox.Limits
 	Breaker BreakerSettings
 	Grants  config.Grants
-	// Host receives the plugin's logs; Log the breaker's state changes.
+	// Host receives the plugin's logs; Log the breaker's state changes and
+	// how the plugin's requests differ from its grants.
 	Host    sandbox.Host
 	Log     hclog.Logger
 	Metrics *observe.Metrics
+	// KV is the store behind the kv capability, or nil.
+	KV *capability.KV
 }
 
 // Options are what Load passes to every plugin.
@@ -148,7 +155,7 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: cfg.PluginLimits(name),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
 		Grants:  cfg.Plugins[name].Grants,
-		Host:    withGrants(opts.Host, name, cfg.Plugins[name].Grants, opts.KV), Log: opts.Log, Metrics: opts.Metrics,
+		Host:    opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics,
 	}
 }
 
@@ -167,7 +174,11 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 	if m := spec.Metrics; m != nil {
 		onWait = func(d time.Duration) { m.Wait(name, d.Seconds()) }
 	}
-	sp, err := engine.Load(ctx, sandbox.Spec{Name: name, Wasm: wasm, Limits: spec.Limits, Host: spec.Host, OnWait: onWait})
+	base := spec.Host
+	if base == nil {
+		base = logHost{log: hclog.NewNullLogger()}
+	}
+	sp, err := engine.Load(ctx, sandbox.Spec{Name: name, Wasm: wasm, Limits: spec.Limits, Host: base, OnWait: onWait})
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +187,23 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 		sp.Close(ctx)
 		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
 	}
+	granted, notices := Effective(name, desc.Capabilities, spec.Grants)
+	if err := sp.Grant(withGrants(base, name, granted, spec.KV), mounts(granted)); err != nil {
+		sp.Close(ctx)
+		return nil, err
+	}
+	if spec.Log != nil {
+		for _, n := range notices {
+			if n.Warn {
+				spec.Log.Warn(n.Msg)
+			} else {
+				spec.Log.Info(n.Msg)
+			}
+		}
+	}
 	abs, _ := filepath.Abs(path)
 	sum := sha256.Sum256(wasm)
-	p := &Plugin{Name: name, Path: abs, Prefix: spec.Prefix, Description: desc, Tools: tools, sandbox: sp,
+	p := &Plugin{Name: name, Path: abs, Prefix: spec.Prefix, Description: desc, Tools: tools, sandbox: sp, Granted: granted, Notices: notices,
 		Digest: hex.EncodeToString(sum[:]), spec: spec,
 		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics), metrics: spec.Metrics}
 	for _, t := range tools {
@@ -293,7 +318,7 @@ func (p *Plugin) Retire(ctx context.Context) {
 func (p *Plugin) Same(q Spec, digest string) bool {
 	a, b := p.spec, q
 	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.Breaker == b.Breaker &&
-		maps.Equal(a.Grants.Config, b.Grants.Config)
+		reflect.DeepEqual(a.Grants, b.Grants)
 }
 
 // FileDigest is the hex SHA-256 of the file at path, as Plugin.Digest.
