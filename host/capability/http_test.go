@@ -169,12 +169,10 @@ func TestHTTPCaps(t *testing.T) {
 	if _, ce := fetch(t, h, abi.HTTPRequest{URL: srv.URL + "/big"}); ce == nil || ce.Errno != abi.ETOOBIG || !strings.Contains(ce.Msg, "max_response") {
 		t.Errorf("a response over max_response: %v; want ETOOBIG", ce)
 	}
-	start := time.Now()
+	// The slow handler answers 200 after 5s; only the grant's timeout turns
+	// that into ETIMEDOUT.
 	if _, ce := fetch(t, h, abi.HTTPRequest{URL: srv.URL + "/slow"}); ce == nil || ce.Errno != abi.ETIMEDOUT {
 		t.Errorf("a slow server: %v; want ETIMEDOUT", ce)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("the timeout took %v", d)
 	}
 	h = httpCap(t, srv, config.HTTPGrant{})
 	if _, ce := fetch(t, h, abi.HTTPRequest{URL: srv.URL + "/slow", TimeoutMS: 100}); ce == nil || ce.Errno != abi.ETIMEDOUT {
