@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -22,7 +23,7 @@ func plotThroughput(res *results, path string) error {
 	p.Legend.XOffs = vg.Points(40)
 	var labels []string
 	for _, s := range res.Systems {
-		labels = append(labels, s.Label)
+		labels = append(labels, strings.Replace(s.Label, ", ", "\n", 1))
 	}
 	w := vg.Points(60 / float64(max(len(res.Concurrency), 1)))
 	for i, n := range res.Concurrency {
@@ -42,7 +43,7 @@ func plotThroughput(res *results, path string) error {
 		bars.Color = plotutil.Color(i)
 		bars.Offset = w * vg.Length(float64(i)-float64(len(res.Concurrency)-1)/2)
 		p.Add(bars)
-		p.Legend.Add(fmt.Sprintf("%d clients", n), bars)
+		p.Legend.Add(clients(n), bars)
 	}
 	p.NominalX(labels...)
 	p.Add(plotter.NewGrid())
@@ -83,7 +84,9 @@ func plotLatency(res *results, title, path string, pick func(systemResult) *meas
 		p.Add(line, points)
 		p.Legend.Add(s.Label, line, points)
 	}
-	return p.Save(7*vg.Inch, 5*vg.Inch, path)
+	// Room above the lines for the legend.
+	p.Y.Max *= 8
+	return p.Save(7*vg.Inch, 5.5*vg.Inch, path)
 }
 
 func plots(res *results, dir string) ([]string, error) {
@@ -102,3 +105,9 @@ func plots(res *results, dir string) ([]string, error) {
 	return files, nil
 }
 
+func clients(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
+}

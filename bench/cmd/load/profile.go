@@ -22,9 +22,9 @@ type profileResult struct {
 	Seconds   float64      `json:"seconds"`
 	Calls     int64        `json:"calls"`
 	CPU       float64      `json:"cpu_s"`
-	Parts     []share      `json:"parts"`      // by classify
-	Flat      []share      `json:"flat"`       // functions, own time
-	Cum       []share      `json:"cum"`        // functions, with what they call
+	Parts     []share      `json:"parts"` // by classify
+	Flat      []share      `json:"flat"`  // functions, own time
+	Cum       []share      `json:"cum"`   // functions, with what they call
 	PerCallUS float64      `json:"cpu_us_per_call"`
 	Result    *load.Result `json:"result,omitempty"`
 }
