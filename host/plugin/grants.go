@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,6 +24,30 @@ type clientProgressKey struct{}
 func WithClientProgress(ctx context.Context, fn ClientProgress) context.Context {
 	return context.WithValue(ctx, clientProgressKey{}, fn)
 }
+
+// ClientRequest sends a request a plugin makes of the client of the current
+// call, sampling/createMessage or elicitation/create, with the plugin's
+// params, and returns the client's result. It fails with a
+// *capability.Error carrying the ABI's code (EUNSUPPORTED when the client
+// cannot serve the method, EINVAL for params that are not the method's);
+// other errors are taken as the client's failure, or as the end of the
+// call when ctx has ended.
+type ClientRequest func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error)
+
+type clientRequestKey struct{}
+
+// WithClientRequest returns a context whose plugin calls send their sample
+// and elicit requests through fn. Without it they answer -EUNSUPPORTED: no
+// client is there to ask.
+func WithClientRequest(ctx context.Context, fn ClientRequest) context.Context {
+	return context.WithValue(ctx, clientRequestKey{}, fn)
+}
+
+// MCP methods the sample and elicit imports send to the client.
+const (
+	MethodCreateMessage = "sampling/createMessage"
+	MethodElicit        = "elicitation/create"
+)
 
 // grantHost is one plugin's sandbox.Host: the shared logging host, plus the
 // capabilities the operator granted that plugin. Capabilities not served
@@ -54,9 +79,10 @@ func (h grantHost) Progress(ctx context.Context, _ string, progress, total float
 }
 
 // Capability serves config_get from the plugin's grants.config, the kv
-// imports from the plugin's namespace of the store and http_request under
-// its grants.http; the other capabilities are refused until moat serves
-// them.
+// imports from the plugin's namespace of the store, http_request under its
+// grants.http, and sample and elicit through the client of the call under
+// grants.sampling and grants.elicitation; the other capabilities are
+// refused until moat serves them.
 func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...[]byte) ([]byte, abi.Errno, string) {
 	switch name {
 	case abi.ImportConfigGet:
@@ -83,6 +109,10 @@ func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...
 			return nil, abi.EIO, fmt.Sprintf("moat.%s: %v", name, err)
 		}
 		return resp, 0, ""
+	case abi.ImportSample:
+		return h.clientCall(ctx, plugin, name, h.grants.Sampling, MethodCreateMessage, args[0])
+	case abi.ImportElicit:
+		return h.clientCall(ctx, plugin, name, h.grants.Elicitation, MethodElicit, args[0])
 	}
 	return nil, abi.EPERM, fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, abi.Capability(name), plugin)
 }
@@ -117,4 +147,31 @@ func (h grantHost) kvCall(plugin, name string, args [][]byte) ([]byte, abi.Errno
 		return nil, abi.EIO, fmt.Sprintf("moat.%s: the store failed: %v", name, err)
 	}
 	return resp, 0, ""
+}
+
+// clientCall serves sample and elicit: it sends method to the client of
+// the call that runs the plugin, and hands back the client's answer.
+func (h grantHost) clientCall(ctx context.Context, plugin, name string, granted bool, method string, params []byte) ([]byte, abi.Errno, string) {
+	capName := abi.Capability(name)
+	if !granted {
+		return nil, abi.EPERM, fmt.Sprintf("moat.%s: plugin %q is not granted %s; an operator grants it with plugins.%s.grants.%s: true", name, plugin, capName, plugin, capName)
+	}
+	fn, ok := ctx.Value(clientRequestKey{}).(ClientRequest)
+	if !ok {
+		return nil, abi.EUNSUPPORTED, fmt.Sprintf("moat.%s: this call has no client session to send %s to (a call made outside MCP, or over a transport without one)", name, method)
+	}
+	resp, err := fn(ctx, method, params)
+	if err == nil {
+		return resp, 0, ""
+	}
+	var ce *capability.Error
+	switch {
+	case errors.As(err, &ce):
+		return nil, ce.Errno, fmt.Sprintf("moat.%s: %s", name, ce.Msg)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, abi.ETIMEDOUT, fmt.Sprintf("moat.%s: the call's deadline (limits.timeout) passed while the client was answering %s", name, method)
+	case ctx.Err() != nil:
+		return nil, abi.ECANCELED, fmt.Sprintf("moat.%s: the call was cancelled while the client was answering %s", name, method)
+	}
+	return nil, abi.EIO, fmt.Sprintf("moat.%s: the client failed to answer %s: %v", name, method, err)
 }

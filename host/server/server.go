@@ -126,6 +126,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			secrets = secrets.WithExtra(p.Token)
 		}
 		if session := req.Session; session != nil {
+			ctx = plugin.WithClientRequest(ctx, clientRequest(session, secrets))
 			ctx = plugin.WithClientLog(ctx, func(level abi.LogLevel, name, msg string) {
 				// ABI v1 promises plugin logs to clients that asked for them;
 				// MCP deprecates logging only from 2026-07-28, for which the
