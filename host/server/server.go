@@ -172,7 +172,14 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
 		}
 		outcome := "ok"
-		if res.IsError {
+		switch {
+		case errors.Is(ctx.Err(), context.Canceled):
+			// The client gave up on the call (notifications/cancelled) and
+			// the plugin returned before the sandbox stopped it: the
+			// result reaches no one, so the call counts as cancelled, as
+			// it does when the sandbox stops the plugin.
+			outcome = "fault:canceled"
+		case res.IsError:
 			outcome = "tool_error"
 		}
 		s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
