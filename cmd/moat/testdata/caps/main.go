@@ -1,11 +1,14 @@
 // Command caps is a moat test plugin that uses the capabilities served so
 // far: config_get reads a granted value, progress reports steps, the kv
-// imports remember and recall values, and http_request fetches a URL.
+// imports remember and recall values, http_request fetches a URL, sample
+// and elicit ask the client, log speaks at every level, and wait runs
+// until the call is cancelled.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/moat-mcp/moat/abi"
 	moat "github.com/moat-mcp/moat/sdk/go"
@@ -82,6 +85,78 @@ func init() {
 			return "", err
 		}
 		return fmt.Sprintf("%d %s", resp.Status, resp.Body), nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "sample",
+		Description: "Sends params to the client as sampling/createMessage and returns its answer, or the error; leak puts a granted value in the system prompt.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"params":{},"leak":{"type":"string"}},"required":["params"]}`),
+	}, func(_ *moat.Call, in struct {
+		Params json.RawMessage `json:"params"`
+		Leak   string          `json:"leak"`
+	}) (string, error) {
+		params := in.Params
+		if in.Leak != "" {
+			v, err := moat.ConfigGet(in.Leak)
+			if err != nil {
+				return "", err
+			}
+			var p map[string]any
+			if err := json.Unmarshal(params, &p); err != nil {
+				return "", err
+			}
+			p["systemPrompt"] = "the key is " + v
+			if params, err = json.Marshal(p); err != nil {
+				return "", err
+			}
+		}
+		out, err := moat.Sample(params)
+		if err != nil {
+			return "", err
+		}
+		return string(out), nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "elicit",
+		Description: "Sends params to the client as elicitation/create and returns its answer, or the error.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"params":{}},"required":["params"]}`),
+	}, func(_ *moat.Call, in struct {
+		Params json.RawMessage `json:"params"`
+	}) (string, error) {
+		out, err := moat.Elicit(in.Params)
+		if err != nil {
+			return "", err
+		}
+		return string(out), nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "say",
+		Description: "Logs text once at each level, debug to error.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}`),
+	}, func(_ *moat.Call, in struct {
+		Text string `json:"text"`
+	}) (string, error) {
+		moat.LogDebug("debug: " + in.Text)
+		moat.LogInfo("info: " + in.Text)
+		moat.LogWarn("warn: " + in.Text)
+		moat.LogError("error: " + in.Text)
+		return "said", nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "wait",
+		Description: "Reports progress once, then polls moat.Cancelled until the call is cancelled, for at most max_ms.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"max_ms":{"type":"integer","minimum":0}},"required":["max_ms"]}`),
+	}, func(_ *moat.Call, in struct {
+		MaxMS int `json:"max_ms"`
+	}) (string, error) {
+		moat.Progress(0, 1, "waiting for cancellation")
+		end := time.Now().Add(time.Duration(in.MaxMS) * time.Millisecond)
+		for time.Now().Before(end) {
+			if moat.Cancelled() {
+				return "cancelled", nil
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return "never cancelled", nil
 	})
 }
 
