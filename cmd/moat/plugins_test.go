@@ -276,6 +276,18 @@ func TestFilesPlugin(t *testing.T) {
 			t.Errorf("reading %s: %q; want it refused", path, msg)
 		}
 	}
+	// A link in the mount that leads out of it is neither followed nor
+	// searched through.
+	if err := os.Symlink(filepath.Join(dir, "outside"), filepath.Join(data, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	msg = toolError(t, s, "files_read_file", map[string]any{"path": "/data/escape/x.txt"})
+	if !strings.Contains(msg, "symbolic link") || strings.Contains(msg, "outside the mounts") {
+		t.Errorf("reading through a link out of the mount: %q", msg)
+	}
+	if got := toolText(t, s, "files_search_files", map[string]any{"content": "outside the mounts"}); got != `{"matches":[]}` {
+		t.Errorf("a search found text outside the mounts: %s", got)
+	}
 	msg = toolError(t, s, "unmounted_list_directory", map[string]any{"path": "/data"})
 	if !strings.Contains(msg, "plugins.unmounted.grants.fs") {
 		t.Errorf("files without a mount: %q; want the grant to add named", msg)
