@@ -25,8 +25,13 @@ type Target struct {
 	// Token, when set, is sent as "Authorization: Bearer TOKEN".
 	Token string
 	// Stateless skips initialize: every tools/call stands alone, without a
-	// session. Only servers that serve stateless requests answer them.
+	// session, carrying only its MCP-Protocol-Version. Only servers that
+	// serve stateless requests answer them (moat 1 and the SDK servers
+	// measured here do not; the net/http peer does).
 	Stateless bool
+	// Protocol is the MCP-Protocol-Version of stateless requests; empty
+	// means ProtocolVersion.
+	Protocol string
 	// Tool is the tool to call; it must echo its "text" argument.
 	Tool string
 	// Text is the argument sent with every call.
@@ -101,6 +106,13 @@ func Dial(ctx context.Context, t Target, hc *http.Client) (*Client, error) {
 	return c, nil
 }
 
+func (t Target) protocol() string {
+	if t.Protocol != "" {
+		return t.Protocol
+	}
+	return ProtocolVersion
+}
+
 // Session is the Mcp-Session-Id the server gave, or "".
 func (c *Client) Session() string { return c.session }
 
@@ -153,7 +165,9 @@ func (c *Client) headers(req *http.Request) {
 	}
 	if c.session != "" {
 		req.Header.Set("Mcp-Session-Id", c.session)
-		req.Header.Set("MCP-Protocol-Version", ProtocolVersion)
+	}
+	if c.session != "" || c.target.Stateless {
+		req.Header.Set("MCP-Protocol-Version", c.target.protocol())
 	}
 }
 

@@ -158,3 +158,26 @@ func TestDialRefusesAServerThatIsNotMCP(t *testing.T) {
 		t.Fatalf("Dial of an HTML page: %v (kind %q), want a parse error", err, load.Kind(err))
 	}
 }
+
+func TestStatelessCallsOpenNoSession(t *testing.T) {
+	f := newFakeServer()
+	var versions sync.Map
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		versions.Store(r.Header.Get("MCP-Protocol-Version"), true)
+		f.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	target := load.Target{URL: ts.URL, Tool: "echo", Text: "hi", Stateless: true, Protocol: "2026-07-28"}
+	r, err := load.Run(context.Background(), target, load.Workload{Clients: 2, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sessions) != 0 || f.noSess != f.calls || r.Calls != int64(f.calls) {
+		t.Errorf("%d sessions opened, %d of %d calls without one, %d counted; want none, all, all", len(f.sessions), f.noSess, f.calls, r.Calls)
+	}
+	if _, ok := versions.Load("2026-07-28"); !ok {
+		t.Error("no request carried MCP-Protocol-Version: 2026-07-28")
+	}
+}

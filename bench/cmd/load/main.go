@@ -58,6 +58,7 @@ type results struct {
 	PayloadSize int            `json:"payload_bytes"`
 	OpenRate    float64        `json:"open_rate"`
 	OpenClients int            `json:"open_clients"`
+	Stateless   bool           `json:"stateless,omitempty"`
 	Systems     []systemResult `json:"systems"`
 	Profile     *profileResult `json:"profile,omitempty"`
 	WallSeconds float64        `json:"wall_s"`
@@ -99,6 +100,9 @@ func (r *results) system(name string) *systemResult {
 	return nil
 }
 
+// statelessProtocol is -protocol.
+var statelessProtocol string
+
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	out := fs.String("out", "out", "write results.json, logs and binaries under `DIR`")
@@ -109,6 +113,8 @@ func runCmd(args []string) error {
 	openClients := fs.Int("open-clients", 32, "the open-loop run's pool of clients")
 	rate := fs.Float64("rate", 0, "the open-loop rate in calls/s; 0 means half of moat's (whole chain) peak")
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+names())
+	stateless := fs.Bool("stateless", false, "send stateless requests (no initialize, no session) instead of opening sessions")
+	protocol := fs.String("protocol", "", "with -stateless, the MCP-Protocol-Version to send (default "+load.ProtocolVersion+")")
 	profile := fs.Duration("profile", 10*time.Second, "profile moat (whole chain) under load for this long; 0 to skip")
 	_ = fs.Parse(args)
 
@@ -146,7 +152,9 @@ func runCmd(args []string) error {
 		PayloadSize: len(payload),
 		OpenRate:    *rate,
 		OpenClients: *openClients,
+		Stateless:   *stateless,
 	}
+	statelessProtocol = *protocol
 	res.Machine.Wazero = moduleVersion(rootAbs, "github.com/tetratelabs/wazero")
 	chosen := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
@@ -204,6 +212,7 @@ func measureSystem(ctx context.Context, b *built, out string, sys system, levels
 	if err != nil {
 		return err
 	}
+	t.Stateless, t.Protocol = res.Stateless, statelessProtocol
 	s, err := start(ctx, cmd, t, filepath.Join(dir, "server.log"))
 	if err != nil {
 		return err

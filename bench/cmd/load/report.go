@@ -147,7 +147,12 @@ func render(res *results, benches map[string]goBench, files []string, plotRel st
 		w("A full run took %.0f minutes.\n\n", wall/60)
 	}
 	w("Every system serves the same tool, `echo {text}`, answering with its text, and every call sends a %d-byte text. ", res.PayloadSize)
-	w("The harness (`bench/load`) calls it as a real MCP client does, over streamable HTTP: each client opens a session (`initialize`, `notifications/initialized`, then `Mcp-Session-Id` on every request), gives every request an id of its own, and parses every answer as JSON-RPC, from a JSON body or an SSE stream; a call counts as a success only when the answer is the echo of the text sent. ")
+	if res.Stateless {
+		w("The harness (`bench/load`) calls it as a stateless MCP client does, over streamable HTTP: no session, every request standing alone with its `MCP-Protocol-Version`, each with an id of its own")
+	} else {
+		w("The harness (`bench/load`) calls it as a real MCP client does, over streamable HTTP: each client opens a session (`initialize`, `notifications/initialized`, then `Mcp-Session-Id` on every request), gives every request an id of its own")
+	}
+	w(", and parses every answer as JSON-RPC, from a JSON body or an SSE stream; a call counts as a success only when the answer is the echo of the text sent. ")
 	w("Closed loop: N clients call back to back for %g s (after %g s of warm-up). Open loop: calls start at a fixed rate whatever the answers' pace, from a pool of %d sessions, each latency counted from when its call was due. ", res.Duration, res.Warmup, res.OpenClients)
 	w("CPU is the server process's user and system time over the measured seconds (from `/proc/PID/stat`); memory is its peak resident set (`VmHWM`) during the run.\n\n")
 	w("The systems:\n\n")

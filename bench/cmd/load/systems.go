@@ -136,8 +136,8 @@ type server struct {
 	log    *os.File
 }
 
-// start runs cmd, its output to logPath, and waits until a client can open
-// a session with it.
+// start runs cmd, its output to logPath, and waits until a client's first
+// call is answered.
 func start(ctx context.Context, cmd *exec.Cmd, t load.Target, logPath string) (*server, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -153,9 +153,13 @@ func start(ctx context.Context, cmd *exec.Cmd, t load.Target, logPath string) (*
 	deadline := time.Now().Add(60 * time.Second)
 	hc := &http.Client{Timeout: 2 * time.Second}
 	for {
+		// Ready means answering a call: a stateless Dial sends nothing.
 		c, err := load.Dial(ctx, t, hc)
 		if err == nil {
+			err = c.Call(ctx)
 			c.Close(ctx)
+		}
+		if err == nil {
 			hc.CloseIdleConnections()
 			return s, nil
 		}
