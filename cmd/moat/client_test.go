@@ -295,3 +295,21 @@ func TestClientLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// moat call runs a tool with no MCP client behind it: a granted sample
+// has no one to ask, and says so.
+func TestSampleWithoutAClient(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(filepath.Dir(moatBin), "caps.wasm"), filepath.Join(dir, "caps.wasm"))
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins_dir: .\nplugins:\n  caps:\n    grants: {sampling: true}\n")
+	args, err := json.Marshal(map[string]any{"params": samplingParams("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runMoat(t, "call", "--config", config, "caps", "sample", string(args))
+	if code != 1 || !strings.Contains(stdout, "EUNSUPPORTED") || !strings.Contains(stdout, "no client session to send sampling/createMessage to") {
+		t.Fatalf("moat call of a sample: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
