@@ -29,8 +29,10 @@ func fsError(what string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s: it does not exist; list_directory or search_files show what does", what)
-	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%s: %v: the directory may be mounted read-only; an operator allows writes with mode: rw on its mount in %s", what, err, grantKey())
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%s: the mount is read-only (read-only file system); an operator allows writes with mode: rw on its mount in %s", what, grantKey())
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%s: %v: the host's file permissions refuse it, or the mount is read-only (then an operator allows writes with mode: rw on it in %s)", what, err, grantKey())
 	case errors.Is(err, syscall.EBADF), notCapable(err):
 		return fmt.Errorf("%s: %v: the path is in no mounted directory; an operator mounts folders in %s", what, err, grantKey())
 	case errors.Is(err, syscall.ENOTDIR):

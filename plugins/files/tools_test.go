@@ -204,7 +204,9 @@ func TestWriteFile(t *testing.T) {
 // names the grant to change (the end-to-end test writes to a real one).
 func TestReadOnlyErrorNamesTheGrant(t *testing.T) {
 	err := fsError("writing /docs/x.txt", &fs.PathError{Op: "open", Path: "/docs/x.txt", Err: syscall.EROFS})
-	wantErr(t, "EROFS", err, "writing /docs/x.txt: read-only file system: the directory may be mounted read-only; an operator allows writes with mode: rw on its mount in plugins.files.grants.fs")
+	wantErr(t, "EROFS", err, "writing /docs/x.txt: the mount is read-only (read-only file system); an operator allows writes with mode: rw on its mount in plugins.files.grants.fs")
+	err = fsError("writing /data/x.txt", &fs.PathError{Op: "open", Path: "/data/x.txt", Err: syscall.EACCES})
+	wantErr(t, "EACCES", err, "permission denied: the host's file permissions refuse it, or the mount is read-only (then an operator allows writes with mode: rw on it in plugins.files.grants.fs)")
 	err = fsError("reading /gone/x", &fs.PathError{Op: "open", Path: "/gone/x", Err: syscall.EBADF})
 	wantErr(t, "no mount", err, "the path is in no mounted directory; an operator mounts folders in plugins.files.grants.fs")
 }
