@@ -37,15 +37,19 @@ var nameForm = map[string]any{
 // A plugin granted sampling and elicitation asks the client of its call,
 // and gets the client's answers; the client sees no configured secret. A
 // plugin without the grants, a client that cannot answer, and params that
-// are not the method's are refused with the error code and the cause.
+// are not the method's are refused with the error code and the cause; the
+// client's own error, and an answer over limits.output, come back as EIO
+// and ETOOBIG.
 func TestSamplingAndElicitationRoundTrip(t *testing.T) {
 	needBuild(t)
 	dir := t.TempDir()
-	for _, name := range []string{"caps", "nogrant"} {
+	for _, name := range []string{"caps", "nogrant", "small"} {
 		copyFile(t, filepath.Join(filepath.Dir(moatBin), "caps.wasm"), filepath.Join(dir, name+".wasm"))
 	}
 	config := filepath.Join(dir, "moat.yaml")
-	writeFile(t, config, "plugins_dir: .\nplugins:\n  caps:\n    grants:\n      sampling: true\n      elicitation: true\n      config: {API_TOKEN: tok-1234567890}\n")
+	writeFile(t, config, "plugins_dir: .\nplugins:\n"+
+		"  caps:\n    grants:\n      sampling: true\n      elicitation: true\n      config: {API_TOKEN: tok-1234567890}\n"+
+		"  small:\n    limits: {output: 4KiB}\n    grants: {sampling: true}\n")
 	srv := startHTTP(t, "--config", config)
 
 	var mu sync.Mutex
@@ -56,6 +60,12 @@ func TestSamplingAndElicitationRoundTrip(t *testing.T) {
 			defer mu.Unlock()
 			q := req.Params.Messages[0].Content.(*mcp.TextContent).Text
 			asked = append(asked, "sample: "+q+" / "+req.Params.SystemPrompt)
+			switch q {
+			case "Fail, please.":
+				return nil, errors.New("the user turned the request down")
+			case "Tell me everything.":
+				return &mcp.CreateMessageResult{Model: "test-model", Role: "assistant", Content: &mcp.TextContent{Text: strings.Repeat("all of it ", 1000)}}, nil
+			}
 			return &mcp.CreateMessageResult{Model: "test-model", Role: "assistant", Content: &mcp.TextContent{Text: "Paris"}}, nil
 		},
 		ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
@@ -118,6 +128,16 @@ func TestSamplingAndElicitationRoundTrip(t *testing.T) {
 		t.Errorf("the client was asked %q; a refused request must not reach it", asked)
 	}
 	mu.Unlock()
+
+	// The client's error, and an answer over the plugin's limits.output.
+	res = callTool(t, s, "caps_sample", map[string]any{"params": samplingParams("Fail, please.")})
+	if got := text(res); !res.IsError || !strings.Contains(got, "EIO") || !strings.Contains(got, "the user turned the request down") {
+		t.Errorf("a sample the client fails: isError=%v %q; want EIO with the client's message", res.IsError, got)
+	}
+	res = callTool(t, s, "small_sample", map[string]any{"params": samplingParams("Tell me everything.")})
+	if got := text(res); !res.IsError || !strings.Contains(got, "ETOOBIG") || !strings.Contains(got, "limits.output") {
+		t.Errorf("a sampled answer over limits.output: isError=%v %q; want ETOOBIG naming the limit", res.IsError, got)
+	}
 
 	// A client without the handlers declares neither capability.
 	plain := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
