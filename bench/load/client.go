@@ -344,4 +344,3 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 		},
 	}
 }
-
