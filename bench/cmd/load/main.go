@@ -76,6 +76,9 @@ type systemResult struct {
 type measure struct {
 	load.Result
 	CPUSeconds float64 `json:"cpu_s"`
+	// ClientCPU is the load generator's own CPU per successful call, in
+	// µs: it shares the machine with the server.
+	ClientCPU  float64 `json:"client_cpu_us_per_call"`
 	CPUPerCall float64 `json:"cpu_us_per_call"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 }
@@ -245,14 +248,17 @@ func measureSystem(ctx context.Context, b *built, out string, sys system, levels
 
 func measureOne(ctx context.Context, s *server, w load.Workload) (measure, error) {
 	_ = s.proc.ResetPeak()
+	self := load.Proc{PID: os.Getpid()}
 	cpu0, err := s.proc.CPU()
 	if err != nil {
 		return measure{}, err
 	}
+	self0, _ := self.CPU()
 	r, err := load.Run(ctx, s.target, w)
 	if err != nil {
 		return measure{}, err
 	}
+	self1, _ := self.CPU()
 	cpu1, err := s.proc.CPU()
 	if err != nil {
 		return measure{}, err
@@ -266,6 +272,8 @@ func measureOne(ctx context.Context, s *server, w load.Workload) (measure, error
 	m := measure{Result: r, CPUSeconds: cpu, PeakRSSMiB: float64(rss) / (1 << 20)}
 	if ok := r.Calls - r.Errors; ok > 0 {
 		m.CPUPerCall = cpu / float64(ok) * 1e6
+		share := r.Seconds / (r.Seconds + w.Warmup.Seconds())
+		m.ClientCPU = (self1 - self0).Seconds() * share / float64(ok) * 1e6
 	}
 	return m, nil
 }

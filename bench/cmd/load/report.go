@@ -154,7 +154,7 @@ func render(res *results, benches map[string]goBench, files []string, plotRel st
 	}
 	w(", and parses every answer as JSON-RPC, from a JSON body or an SSE stream; a call counts as a success only when the answer is the echo of the text sent. ")
 	w("Closed loop: N clients call back to back for %g s (after %g s of warm-up). Open loop: calls start at a fixed rate whatever the answers' pace, from a pool of %d sessions, each latency counted from when its call was due. ", res.Duration, res.Warmup, res.OpenClients)
-	w("CPU is the server process's user and system time over the measured seconds (from `/proc/PID/stat`); memory is its peak resident set (`VmHWM`) during the run.\n\n")
+	w("CPU is the server process's user and system time over the measured seconds (from `/proc/PID/stat`), per successful call; the harness's own is given beside it, since the two share the machine's cores: where server and harness together need more CPU per call than the cores give, the harness is part of the limit. Memory is the server's peak resident set (`VmHWM`) during the run.\n\n")
 	w("The systems:\n\n")
 	w("1. **moat, whole chain**: `moat serve` with the echo plugin from `bench/plugins/echo` (Go, the Go SDK), an API key, a role allowing only `echo`, all four rate-limit scopes set far above any rate reached here (checked on every call, never refusing), the metrics endpoint, an audit file, and validation of the arguments against the tool's schema.\n")
 	w("2. **moat, chain off**: the same without authentication, roles, rate limits, audit or admin listener. Schema validation and the counting of metrics cannot be turned off in moat and stay on.\n")
@@ -186,6 +186,14 @@ func render(res *results, benches map[string]goBench, files []string, plotRel st
 				}
 			}
 			w("\n\n")
+			w("Server CPU per call at each one's peak, which a busy machine disturbs less than throughput:")
+			var per []string
+			for _, sys := range res.Systems {
+				if m := sys.peakMeasure(); m != nil {
+					per = append(per, fmt.Sprintf("%s: %s µs", sys.Label, num(m.CPUPerCall, 0)))
+				}
+			}
+			w(" %s.\n\n", strings.Join(per, "; "))
 		}
 	}
 	for _, f := range files {
@@ -194,15 +202,15 @@ func render(res *results, benches map[string]goBench, files []string, plotRel st
 	w("\n")
 
 	w("### Closed loop: throughput and latency\n\n")
-	w("| system | clients | calls/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU µs/call | peak RSS MiB |\n")
-	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| system | clients | calls/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU µs/call | harness CPU µs/call | peak RSS MiB |\n")
+	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range res.Systems {
 		if s.Error != "" {
-			w("| %s | | failed: %s | | | | | | | |\n", s.Label, oneLine(s.Error))
+			w("| %s | | failed: %s | | | | | | | | |\n", s.Label, oneLine(s.Error))
 		}
 		for _, m := range s.Closed {
-			w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %.0f |\n", s.Label, m.Clients, num(m.Throughput, 0),
-				ms(m.P50), ms(m.P95), ms(m.P99), ms(m.Max), errCell(m), num(m.CPUPerCall, 0), m.PeakRSSMiB)
+			w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n", s.Label, m.Clients, num(m.Throughput, 0),
+				ms(m.P50), ms(m.P95), ms(m.P99), ms(m.Max), errCell(m), num(m.CPUPerCall, 0), num(m.ClientCPU, 0), m.PeakRSSMiB)
 		}
 	}
 	w("\n### Open loop at %s calls/s (half of moat's whole-chain peak)\n\n", num(res.OpenRate, 0))
