@@ -186,6 +186,9 @@ func connect(t *testing.T, transport mcp.Transport, version string) *mcp.ClientS
 		t.Fatalf("connecting (%s): %v", version, err)
 	}
 	t.Cleanup(func() { session.Close() })
+	if r := session.InitializeResult(); version != "" && (r == nil || r.ProtocolVersion != version) {
+		t.Fatalf("asked for protocol %s; the session speaks %+v", version, r)
+	}
 	return session
 }
 

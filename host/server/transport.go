@@ -20,7 +20,19 @@ import (
 // A request passes, in order: the edge (Origin, body cap), authentication
 // (when configured), the rate limits, the drain's count, the go-sdk.
 func (s *Server) Handler() http.Handler {
-	var h http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil)
+	server := func(*http.Request) *mcp.Server { return s.mcp }
+	// The go-sdk serves 2026-07-28 only from a stateless handler, and
+	// sessions only from a stateful one: requests go to one or the other
+	// by the protocol version they carry.
+	stateful := mcp.NewStreamableHTTPHandler(server, nil)
+	stateless := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{Stateless: true})
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if statelessVersion(r.Header.Get("Mcp-Protocol-Version")) {
+			stateless.ServeHTTP(w, r)
+			return
+		}
+		stateful.ServeHTTP(w, r)
+	})
 	h = s.countPosts(h)
 	h = s.rateLimitHTTP(h)
 	mux := http.NewServeMux()
@@ -33,6 +45,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/mcp", edge(h, s.opts.HTTP))
 	return mux
 }
+
+// statelessVersion reports whether a protocol version is one of the
+// sessionless ones, 2026-07-28 and later (dates compare as strings).
+func statelessVersion(v string) bool { return v >= "2026-07-28" }
 
 // refused audits a request the authentication middleware turned away.
 func (s *Server) refused(r *http.Request, reason string, err error) {
