@@ -90,7 +90,7 @@ func requestError(u *url.URL, err error) error {
 	case errors.Is(err, moat.ErrPermission):
 		return fmt.Errorf("fetching %s was refused: %s. Only the hosts listed in the plugin's grants.http can be fetched", u, me.Message)
 	case errors.Is(err, moat.ErrTooBig):
-		return fmt.Errorf("fetching %s: %s. An operator can raise max_response in the plugin's grants.http", u, me.Message)
+		return fmt.Errorf("fetching %s: the page is too large: %s. An operator can raise the limit this names", u, me.Message)
 	case errors.Is(err, moat.ErrTimeout):
 		return fmt.Errorf("fetching %s timed out: %s. Retry later, or an operator can raise timeout in the plugin's grants.http", u, me.Message)
 	case errors.Is(err, moat.ErrUnsupported):
@@ -114,13 +114,13 @@ func content(u *url.URL, resp abi.HTTPResponse, raw bool) (string, error) {
 	media, _, _ := strings.Cut(ctype, ";")
 	media = strings.TrimSpace(media)
 	if resp.Status < 200 || resp.Status > 299 {
-		snippet := body
+		snippet := body[:offset(body, 0, 64<<10)] // an error page's start says enough
 		if isHTML(media, body) {
-			snippet = readable(body, u)
+			snippet = reduce(snippet, u)
 		}
 		snippet = collapse(snippet)
-		if r := []rune(snippet); len(r) > 300 {
-			snippet = string(r[:300]) + "…"
+		if cut := offset(snippet, 0, 300); cut < len(snippet) {
+			snippet = snippet[:cut] + "…"
 		}
 		if snippet != "" {
 			snippet = ": " + snippet
@@ -196,19 +196,31 @@ func header(h map[string]string, name string) string {
 }
 
 // page returns maxLength characters of text from start, and, when more
-// follows, a note that says which start_index continues.
+// follows, a note that says which start_index continues. Characters are
+// Unicode code points, counted without copying the text.
 func page(text string, start, maxLength int) (string, error) {
-	r := []rune(text)
-	if len(r) == 0 {
+	total := utf8.RuneCountInString(text)
+	if total == 0 {
 		return "[The page has no text content.]", nil
 	}
-	if start >= len(r) {
-		return "", fmt.Errorf("start_index %d is past the end: the content has %d characters; use a start_index below %d", start, len(r), len(r))
+	if start >= total {
+		return "", fmt.Errorf("start_index %d is past the end: the content has %d characters; use a start_index below %d", start, total, total)
 	}
-	end := min(start+maxLength, len(r))
-	out := string(r[start:end])
-	if end < len(r) {
-		out += fmt.Sprintf("\n\n[Content truncated: characters %d to %d of %d shown. To read on, call this tool again with the same url and start_index=%d.]", start, end, len(r), end)
+	end := min(start+maxLength, total)
+	from := offset(text, 0, start)
+	out := text[from:offset(text, from, end-start)]
+	if end < total {
+		out += fmt.Sprintf("\n\n[Content truncated: characters %d to %d of %d shown. To read on, call this tool again with the same url and start_index=%d.]", start, end, total, end)
 	}
 	return out, nil
+}
+
+// offset returns the byte offset n characters after byte offset from.
+func offset(s string, from, n int) int {
+	i := from
+	for ; n > 0 && i < len(s); n-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
 }

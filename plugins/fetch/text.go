@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -15,6 +17,120 @@ import (
 // made absolute against base, code blocks fenced, table cells joined by |,
 // and no scripts, styles, navigation or hidden elements.
 func readable(doc string, base *url.URL) string {
+	doc, cut := lighten(doc)
+	text := reduce(doc, base)
+	if cut {
+		text += fmt.Sprintf("\n\n[The page is larger than this tool converts: what follows its first %d KiB of HTML, scripts and styles left out, is missing.]", maxHTML>>10)
+	}
+	return text
+}
+
+// maxHTML bounds the HTML parsed: the tree takes some 16 bytes for each
+// byte of markup, and it must fit in the plugin's memory (64MiB unless
+// the operator sets limits.memory) beside the response itself. Under the
+// default limits.output of 1MiB no response is larger anyway.
+const maxHTML = 1 << 20
+
+// lighten drops scripts, styles and comments, which are often most of a
+// page's bytes and none of its text, and cuts what remains at maxHTML. It
+// looks at each '<' once: compiled to WebAssembly, byte loops are slow.
+func lighten(doc string) (string, bool) {
+	var b strings.Builder
+	b.Grow(min(len(doc), maxHTML))
+	kept := 0 // doc[kept:] is not written yet
+	for i := 0; ; {
+		j := strings.IndexByte(doc[i:], '<')
+		if j < 0 {
+			break
+		}
+		i += j
+		closer := heavyCloser(doc[i:])
+		if closer == "" {
+			i++
+			continue
+		}
+		b.WriteString(doc[kept:i])
+		end := indexFold(doc[i+1:], closer)
+		if end < 0 {
+			kept = len(doc)
+			break
+		}
+		i += 1 + end + len(closer)
+		if closer != "-->" { // </script ... >
+			if k := strings.IndexByte(doc[i:], '>'); k >= 0 {
+				i += k + 1
+			} else {
+				i = len(doc)
+			}
+		}
+		kept = i
+		if b.Len() > maxHTML {
+			break
+		}
+	}
+	rest := doc[kept:]
+	if room := maxHTML + 1 - b.Len(); len(rest) > room {
+		rest = rest[:max(room, 0)] // enough to tell that it was cut
+	}
+	b.WriteString(rest)
+	out := b.String()
+	if len(out) <= maxHTML {
+		return out, false
+	}
+	cut := maxHTML
+	for cut > 0 && !utf8.RuneStart(out[cut]) {
+		cut--
+	}
+	return out[:cut], true
+}
+
+// heavyCloser returns what ends the script, style or comment s starts
+// with, or "" if it starts with none of them.
+func heavyCloser(s string) string {
+	switch {
+	case strings.HasPrefix(s, "<!--"):
+		return "-->"
+	case hasTag(s, "<script"):
+		return "</script"
+	case hasTag(s, "<style"):
+		return "</style"
+	}
+	return ""
+}
+
+// hasTag reports whether s starts with the tag open (lower case, any case
+// in s) followed by the end of the name, so <scripts> is not <script.
+func hasTag(s, open string) bool {
+	if len(s) < len(open) || !strings.EqualFold(s[:len(open)], open) {
+		return false
+	}
+	return len(s) == len(open) || !isNameByte(s[len(open)])
+}
+
+func isNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// indexFold is strings.Index ignoring ASCII case in s, for a sub that is
+// lower case and starts with a byte that has no case ('<' or '-').
+func indexFold(s, sub string) int {
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], sub[0])
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if len(s)-i < len(sub) {
+			return -1
+		}
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+		i++
+	}
+}
+
+func reduce(doc string, base *url.URL) string {
 	root, err := html.Parse(strings.NewReader(doc))
 	if err != nil { // Parse fails only past 512 levels of nesting
 		return strings.Join(strings.Fields(doc), " ")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +70,34 @@ func TestReadableResolvesLinksAgainstBaseHref(t *testing.T) {
 	got := readable(`<html><head><base href="/docs/"></head><body><div role="navigation"><a href="/">Home</a></div><p><a href="intro">Intro</a></p></body></html>`, page)
 	if want := "[Intro](https://site.example/docs/intro)"; got != want {
 		t.Fatalf("readable = %q; want %q", got, want)
+	}
+}
+
+func TestLightenDropsScriptsStylesAndComments(t *testing.T) {
+	for in, want := range map[string]string{
+		`a<script>if (x < 1) { y = "</div>" }</script>b`:  "ab",
+		`a<SCRIPT type="module">x</Script >b`:             "ab",
+		`a<style>p { color: red }</style>b<!-- note -->c`: "abc",
+		`a<scripts>kept</scripts>b`:                       `a<scripts>kept</scripts>b`,
+		`a<script>never closed`:                           "a",
+		`a<!-- never closed`:                              "a",
+	} {
+		if got, cut := lighten(in); got != want || cut {
+			t.Errorf("lighten(%q) = %q, %v; want %q", in, got, cut, want)
+		}
+	}
+}
+
+// A page too large to parse within the plugin's memory is cut, and the
+// text says so.
+func TestReadableCutsAHugePage(t *testing.T) {
+	row := `<p>row <b>of</b> text</p>`
+	doc := "<html><body>" + strings.Repeat(row, 2*maxHTML/len(row)) + "</body></html>"
+	got := readable(doc, nil)
+	if !strings.HasPrefix(got, "row of text\n\nrow of text") || !strings.HasSuffix(got, "of HTML, scripts and styles left out, is missing.]") {
+		t.Fatalf("readable of %d bytes: starts %q, ends %q", len(doc), got[:40], got[len(got)-80:])
+	}
+	if n := strings.Count(got, "row of text"); n > maxHTML/len(row)+1 || n < maxHTML/len(row)-1 {
+		t.Errorf("%d rows converted; want the %d within the first %d bytes", n, maxHTML/len(row), maxHTML)
 	}
 }
