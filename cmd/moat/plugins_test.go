@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,6 +80,12 @@ func TestFetchPlugin(t *testing.T) {
 		case "/long.txt":
 			w.Header().Set("Content-Type", "text/plain")
 			w.Write([]byte(long))
+		case "/big":
+			// Near the grant's default max_response (5MiB): inline scripts,
+			// then more markup than the plugin parses.
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html><head><script>" + strings.Repeat("var x = 1;", 200000) + "</script></head><body>"))
+			w.Write([]byte(strings.Repeat(`<div class="row"><p>Some <a href="/x">text</a> here and <b>there</b>.</p></div>`, 30000)))
 		case "/api":
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"otters": 3}`))
@@ -95,7 +103,7 @@ func TestFetchPlugin(t *testing.T) {
 	bundled(t, "fetch", dir, "fetch")
 	bundled(t, "fetch", dir, "ungranted")
 	config := filepath.Join(dir, "moat.yaml")
-	writeFile(t, config, "plugins_dir: .\nplugins:\n  fetch:\n    grants:\n      http: {hosts: [\""+upstream.Listener.Addr().String()+"\"], timeout: 5s}\n")
+	writeFile(t, config, "plugins_dir: .\nplugins:\n  fetch:\n    limits: {output: 16MiB, timeout: 60s}\n    grants:\n      http: {hosts: [\""+upstream.Listener.Addr().String()+"\"], timeout: 5s, max_response: 8MiB}\n")
 	srv := startHTTP(t, "--config", config)
 	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
 
@@ -113,6 +121,18 @@ func TestFetchPlugin(t *testing.T) {
 	last := toolText(t, s, "fetch_fetch", map[string]any{"url": upstream.URL + "/long.txt", "start_index": 10000, "max_length": 5000})
 	if last != long[10000:] {
 		t.Errorf("the last page: %d characters, %q...; want the last 2000 with no note", len(last), last[:min(len(last), 40)])
+	}
+	// With the response and output caps raised, a page that large still
+	// fits the plugin's default 64MiB of memory: past 1MiB it is cut.
+	big := toolText(t, s, "fetch_fetch", map[string]any{"url": upstream.URL + "/big", "max_length": 200})
+	m := regexp.MustCompile(`of (\d+) shown`).FindStringSubmatch(big)
+	if !strings.HasPrefix(big, "Some [text]("+upstream.URL+"/x) here and there.") || m == nil {
+		t.Fatalf("a 4.4MB page: %q", big)
+	}
+	total, _ := strconv.Atoi(m[1])
+	tail := toolText(t, s, "fetch_fetch", map[string]any{"url": upstream.URL + "/big", "start_index": total - 100})
+	if !strings.HasSuffix(tail, "KiB of HTML, scripts and styles left out, is missing.]") {
+		t.Errorf("the end of a page cut short: %q; want a note that it was cut", tail)
 	}
 	if got := toolText(t, s, "fetch_fetch", map[string]any{"url": upstream.URL + "/api"}); got != `{"otters": 3}` {
 		t.Errorf("JSON: %q; want it as it came", got)
