@@ -118,15 +118,23 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		if err != nil {
 			return err
 		}
-		if popts.KV, err = capability.OpenKV(dir); err != nil {
+		popts.KV, err = capability.OpenKV(dir)
+		switch {
+		case errors.Is(err, capability.ErrKVLocked) && cfg.Builtin():
+			// With no configuration of its own, a moat that finds the store
+			// taken (a second stdio client's moat, say) serves without it:
+			// kv calls answer EPERM saying so.
+			log.Warn("serving without kv: another moat holds the store; give each moat its own data_dir (MOAT_DATA_DIR) to keep both", "data_dir", dir)
+		case err != nil:
 			return err
+		default:
+			defer func() {
+				if err := popts.KV.Close(); err != nil {
+					log.Error("closing the kv store", "data_dir", dir, "error", err)
+				}
+			}()
+			log.Info("kv store open", "data_dir", dir)
 		}
-		defer func() {
-			if err := popts.KV.Close(); err != nil {
-				log.Error("closing the kv store", "data_dir", dir, "error", err)
-			}
-		}()
-		log.Info("kv store open", "data_dir", dir)
 	}
 
 	start := time.Now()

@@ -328,3 +328,32 @@ func TestExampleConfigs(t *testing.T) {
 		}
 	}
 }
+
+// With no configuration, moat grants the bundled memory plugin its kv
+// store, as `make run` does; a second such moat, finding the store held,
+// serves without it and its memory tools say why.
+func TestBuiltinConfigGrantsMemory(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	bundled(t, "memory", dir, "memory")
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+
+	first := startHTTP(t, "--plugins", dir)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: first.url}, "2025-11-25")
+	if res := callTool(t, s, "memory_remember", map[string]any{"key": "k", "text": "kept by the first moat"}); res.IsError {
+		t.Fatalf("remember under the built-in configuration: %s", text(res))
+	}
+	if got := toolText(t, s, "memory_recall", map[string]any{"key": "k"}); !strings.Contains(got, "kept by the first moat") {
+		t.Fatalf("recall: %s", got)
+	}
+
+	second := startHTTP(t, "--plugins", dir)
+	s2 := connect(t, &mcp.StreamableClientTransport{Endpoint: second.url}, "2025-11-25")
+	res := callTool(t, s2, "memory_recall", map[string]any{"key": "k"})
+	if !res.IsError || !strings.Contains(text(res), "another moat holds the store") {
+		t.Fatalf("recall on a moat without the store: isError=%v %s; want an error saying another moat holds it", res.IsError, text(res))
+	}
+	if !strings.Contains(second.log.String(), "serving without kv") {
+		t.Fatalf("the second moat did not warn that it serves without kv:\n%s", second.log)
+	}
+}

@@ -51,6 +51,9 @@ func (e *Error) Error() string { return e.Msg }
 
 // OpenKV opens (creating) the store in dataDir, which is created 0700. A
 // second process on the same dataDir fails at once: bbolt locks the file.
+// ErrKVLocked is OpenKV's error when another process holds the store.
+var ErrKVLocked = errors.New(KVFile + " is locked by another moat")
+
 func OpenKV(dataDir string) (*KV, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir %s: %w; set data_dir to a folder moat may create", dataDir, err)
@@ -58,7 +61,7 @@ func OpenKV(dataDir string) (*KV, error) {
 	path := filepath.Join(dataDir, KVFile)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 200 * time.Millisecond})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("data_dir %s: %s is locked by another moat; stop it, or give this one its own data_dir", dataDir, KVFile)
+		return nil, fmt.Errorf("data_dir %s: %w; stop it, or give this one its own data_dir", dataDir, ErrKVLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("data_dir %s: open %s: %w", dataDir, KVFile, err)

@@ -59,6 +59,9 @@ type Config struct {
 	// pluginsDirSet records whether plugins_dir was given, so a missing
 	// default folder is not an error but a missing chosen one is.
 	pluginsDirSet bool
+	// builtin is set on the built-in configuration, whose plugin entries
+	// are for bundled plugins that may be absent.
+	builtin bool
 	// origins says where each key path was last set, for errors.
 	origins map[string]string
 	// secretPaths are the key paths whose value came through a reference;

@@ -240,8 +240,14 @@ func TestKVGrantsAndTheirQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("XDG_DATA_HOME", "/xdg/data")
-	if dir, err := c.DataDirPath(); c.KVGranted() || err != nil || dir != "/xdg/data/moat" {
+	// The built-in configuration grants the bundled memory plugin kv, and
+	// drops that grant where memory.wasm is absent.
+	if dir, err := c.DataDirPath(); !c.KVGranted() || err != nil || dir != "/xdg/data/moat" {
 		t.Fatalf("default: KVGranted = %v, DataDirPath = %q, %v", c.KVGranted(), dir, err)
+	}
+	t.Chdir(t.TempDir())
+	if c, err = config.Default(); err != nil || c.Check() != nil || c.KVGranted() {
+		t.Fatalf("default without memory.wasm: KVGranted = %v (%v)", c.KVGranted(), err)
 	}
 }
 

@@ -45,6 +45,18 @@ func (c *Config) EffectiveYAML() ([]byte, error) {
 		p.Path, p.Prefix = c.PluginPath(name), &prefix
 		p.Limits = limitsOf(c.PluginLimits(name))
 		p.Breaker = c.PluginBreaker(name)
+		// A zero size means "the default" when read but is no size when
+		// written ("0B" does not load): write the defaults out.
+		if g := p.Grants.KV; g != nil {
+			kv := *g
+			kv.Quota = Size(p.Grants.KVQuota())
+			p.Grants.KV = &kv
+		}
+		if g := p.Grants.HTTP; g != nil {
+			h := *g
+			h.MaxResponse, h.Timeout = Size(g.HTTPMaxResponse()), Duration(g.HTTPTimeout())
+			p.Grants.HTTP = &h
+		}
 		e.Plugins[name] = p
 	}
 	var n yaml.Node

@@ -141,11 +141,33 @@ type preparer struct {
 	// being expanded twice.
 	done       map[*yaml.Node]bool
 	secretNode map[*yaml.Node]bool
+	// open are the mappings and lists being walked, so that an alias to
+	// one of them (a cycle) is refused rather than followed forever;
+	// visits counts nodes, aliases expanded, against maxVisits.
+	open   map[*yaml.Node]bool
+	visits int
 }
+
+// maxVisits bounds the nodes a document may expand to through aliases: a
+// few aliases of aliases can otherwise stand for billions of values.
+const maxVisits = 1 << 17
 
 func (p *preparer) walk(n *yaml.Node, path string, segs []string) error {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if p.open[n.Alias] {
+			return fmt.Errorf("%salias *%s%s refers to a value that contains it; YAML aliases must not form a cycle", at(n), n.Value, in(path))
+		}
 		n = n.Alias
+	}
+	if p.visits++; p.visits > maxVisits {
+		return fmt.Errorf("%sthe document expands to more than %d values through its aliases; write the values out, or use fewer aliases of aliases", at(n), maxVisits)
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		if p.open == nil {
+			p.open = map[*yaml.Node]bool{}
+		}
+		p.open[n] = true
+		defer delete(p.open, n)
 	}
 	if path != "" {
 		p.layer.origins[path] = fmt.Sprintf("%s: line %d", p.doc.source, n.Line)

@@ -25,20 +25,7 @@ func DefaultYAML() []byte { return defaultYAML }
 
 // Default returns the built-in configuration, with relative paths taken
 // from the working directory.
-func Default() (*Config, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	c, err := Parse(defaultYAML, "built-in default", wd)
-	if err != nil {
-		return nil, err
-	}
-	// The default names plugins_dir only to show it; it was not chosen, so
-	// a missing ./plugins is not an error.
-	c.pluginsDirSet = false
-	return c, nil
-}
+func Default() (*Config, error) { return loadBuiltin(nil) }
 
 // Load builds the configuration from its layers, each overriding the one
 // before key by key: the built-in defaults, then the files at paths in
@@ -51,6 +38,9 @@ func Default() (*Config, error) {
 // the files are merged. The result has its defaults filled in but files
 // are not yet checked: call Check once flags are applied.
 func Load(paths, environ []string) (*Config, error) {
+	if len(paths) == 0 {
+		return loadBuiltin(environ)
+	}
 	docs := make([]document, 0, len(paths))
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
@@ -73,6 +63,31 @@ func Load(paths, environ []string) (*Config, error) {
 	}
 	return build(docs, environ, lookupIn(environ), true, base, wd)
 }
+
+// loadBuiltin is the built-in configuration under the MOAT_ variables of
+// environ. Its plugins: entries grant the bundled plugins what they need;
+// Check drops an entry whose module is not there, rather than refusing.
+func loadBuiltin(environ []string) (*Config, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	c, err := build([]document{{source: builtinSource, data: defaultYAML, dir: wd}}, environ, lookupIn(environ), true, wd, wd)
+	if err != nil {
+		return nil, err
+	}
+	c.builtin = true
+	// The default names plugins_dir only to show it; unless a MOAT_
+	// variable chose one, a missing ./plugins is not an error.
+	c.pluginsDirSet = !strings.HasPrefix(c.origins["plugins_dir"], builtinSource)
+	return c, nil
+}
+
+const builtinSource = "built-in default"
+
+// Builtin reports whether this is the built-in configuration (no file
+// given).
+func (c *Config) Builtin() bool { return c.builtin }
 
 // Parse reads one configuration document. source names it in errors; dir is
 // what relative paths (and ${file:} references) are relative to; ${env:}
@@ -468,6 +483,12 @@ func (c *Config) Check() error {
 			hint = "put " + name + ".wasm in plugins_dir or set plugins." + name + ".path"
 		}
 		if _, err := os.Stat(path); err != nil {
+			if c.builtin && p.Path == "" && os.IsNotExist(err) {
+				// A bundled plugin the built-in grants name, not built
+				// or not in this plugins_dir.
+				delete(c.Plugins, name)
+				continue
+			}
 			return fmt.Errorf("plugins.%s: %w; %s", name, err, hint)
 		}
 	}

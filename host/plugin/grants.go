@@ -123,7 +123,7 @@ func (h grantHost) kvCall(plugin, name string, args [][]byte) ([]byte, abi.Errno
 		return nil, abi.EPERM, fmt.Sprintf("moat.%s: plugin %q is not granted kv; an operator grants it under plugins.%s.grants.kv", name, plugin, plugin)
 	}
 	if h.kv == nil {
-		return nil, abi.EPERM, fmt.Sprintf("moat.%s: no kv store is open for plugin %q (moat opens it at start when a plugin has plugins.%s.grants.kv); restart moat after granting kv", name, plugin, plugin)
+		return nil, abi.EPERM, fmt.Sprintf("moat.%s: no kv store is open for plugin %q: moat opens it at start when a plugin has plugins.%s.grants.kv (restart moat after granting kv), and serves without it when another moat holds the store in data_dir (see moat's log)", name, plugin, plugin)
 	}
 	var (
 		resp []byte
