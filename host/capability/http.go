@@ -1,6 +1,7 @@
 package capability
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -156,7 +157,15 @@ func (h *HTTP) Do(ctx context.Context, req []byte) ([]byte, error) {
 	} else {
 		out.BodyBase64 = base64.StdEncoding.EncodeToString(got)
 	}
-	return json.Marshal(out)
+	// Without HTML escaping: json.Marshal would write each <, > and & of a
+	// page as six bytes, and a page would pass limits.output far sooner.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // failure turns a transport error into the plugin's errno.

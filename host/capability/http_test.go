@@ -203,3 +203,25 @@ func TestHTTPHostPatterns(t *testing.T) {
 		}
 	}
 }
+
+// A page's markup crosses the boundary as written, not escaped to six
+// bytes a character, so the payload stays near the page's own size.
+func TestHTTPResponseKeepsMarkupCompact(t *testing.T) {
+	page := strings.Repeat("<p>a &amp; b</p>\n", 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(page))
+	}))
+	defer srv.Close()
+	h := httpCap(t, srv, config.HTTPGrant{})
+	out, err := h.Do(context.Background(), []byte(`{"method":"GET","url":"`+srv.URL+`/"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp abi.HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.Body != page {
+		t.Fatalf("body did not round-trip: %v", err)
+	}
+	if len(out) > len(page)+len(page)/10+1024 { // escaped, it would be 40000 bytes
+		t.Fatalf("a %d-byte page became a %d-byte payload", len(page), len(out))
+	}
+}
