@@ -150,7 +150,10 @@ func (b *breaker) run(plugin string, fn func() ([]byte, error)) ([]byte, error) 
 }
 
 func (b *breaker) health() Health {
+	// State moves an open breaker whose time is up to half-open, and so
+	// calls OnStateChange, which takes b.mu: read it before taking b.mu.
+	state := b.cb.State().String()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return Health{Breaker: b.cb.State().String(), Faults: b.faults, LastFault: b.last, LastAt: b.lastAt}
+	return Health{Breaker: state, Faults: b.faults, LastFault: b.last, LastAt: b.lastAt}
 }
