@@ -59,6 +59,7 @@ type results struct {
 	OpenRate    float64        `json:"open_rate"`
 	OpenClients int            `json:"open_clients"`
 	Stateless   bool           `json:"stateless,omitempty"`
+	Rounds      int            `json:"rounds"`
 	Systems     []systemResult `json:"systems"`
 	Profile     *profileResult `json:"profile,omitempty"`
 	WallSeconds float64        `json:"wall_s"`
@@ -67,9 +68,12 @@ type results struct {
 type systemResult struct {
 	Name   string    `json:"name"`
 	Label  string    `json:"label"`
-	Closed []measure `json:"closed"`
+	Closed []measure `json:"closed"` // the least disturbed round of each level
 	Open   *measure  `json:"open,omitempty"`
 	Error  string    `json:"error,omitempty"`
+	// Every round, in the order measured.
+	AllClosed []measure `json:"all_closed,omitempty"`
+	AllOpen   []measure `json:"all_open,omitempty"`
 }
 
 // measure is a workload's Result with the server's own resource use.
@@ -110,8 +114,9 @@ func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	out := fs.String("out", "out", "write results.json, logs and binaries under `DIR`")
 	root := fs.String("root", "..", "the moat repository, whose ./cmd/moat is measured")
-	duration := fs.Duration("duration", 10*time.Second, "measure each workload for this long")
-	warmup := fs.Duration("warmup", 2*time.Second, "run each workload unmeasured for this long first")
+	duration := fs.Duration("duration", 5*time.Second, "measure each workload for this long, in each round")
+	warmup := fs.Duration("warmup", time.Second, "run each workload unmeasured for this long first")
+	rounds := fs.Int("rounds", 2, "measure every workload this many times, interleaved; the least disturbed is reported")
 	conc := fs.String("concurrency", "1,8,32", "closed-loop runs: comma-separated numbers of clients")
 	openClients := fs.Int("open-clients", 32, "the open-loop run's pool of clients")
 	rate := fs.Float64("rate", 0, "the open-loop rate in calls/s; 0 means half of moat's (whole chain) peak")
@@ -165,19 +170,16 @@ func runCmd(args []string) error {
 			chosen[n] = true
 		}
 	}
+	var picked []system
 	for _, sys := range systems {
-		if len(chosen) > 0 && !chosen[sys.Name] {
-			continue
+		if len(chosen) == 0 || chosen[sys.Name] {
+			picked = append(picked, sys)
 		}
-		sr := systemResult{Name: sys.Name, Label: sys.Label}
-		if err := measureSystem(ctx, b, outAbs, sys, levels, *duration, *warmup, res, &sr); err != nil {
-			sr.Error = err.Error()
-			fmt.Fprintf(os.Stderr, "%s: %v\n", sys.Name, err)
-		}
-		res.Systems = append(res.Systems, sr)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	}
+	res.Rounds = *rounds
+	res.Systems = measureAll(ctx, b, outAbs, picked, plan{Levels: levels, Duration: *duration, Warmup: *warmup, Rounds: *rounds}, res)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	if *profile > 0 && (len(chosen) == 0 || chosen["moat-chain"]) {
 		p, err := profileMoat(ctx, b, outAbs, res, *profile)
@@ -196,54 +198,128 @@ func runCmd(args []string) error {
 	return os.WriteFile(path, data, 0o644)
 }
 
-// measureSystem starts sys, runs the closed-loop levels, then the open-loop
-// run at res.OpenRate (set from the first system's peak when 0), and stops
-// it.
-func measureSystem(ctx context.Context, b *built, out string, sys system, levels []int, d, warm time.Duration, res *results, sr *systemResult) error {
-	dir := filepath.Join(out, sys.Name)
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	cmd, t, err := sys.command(b, dir, addr)
-	if err != nil {
-		return err
-	}
-	t.Stateless, t.Protocol = res.Stateless, statelessProtocol
-	s, err := start(ctx, cmd, t, filepath.Join(dir, "server.log"))
-	if err != nil {
-		return err
-	}
-	defer s.stop()
-	for _, n := range levels {
-		m, err := measureOne(ctx, s, load.Workload{Clients: n, Duration: d, Warmup: warm})
-		if err != nil {
-			return fmt.Errorf("%d clients: %w", n, err)
+// plan is what measureAll runs.
+type plan struct {
+	Levels           []int
+	Duration, Warmup time.Duration
+	Rounds           int
+}
+
+// measureAll starts every system at once (an idle server costs next to
+// nothing) and measures them in rounds: in each round, every closed-loop
+// level on every system in turn, the order of the systems rotated from
+// round to round, so that a disturbance of a shared machine falls on all of
+// them alike rather than on whichever was being measured then. The open
+// loop follows in the same way, at res.OpenRate, or at half of the first
+// system's best throughput when that is 0. Of each workload's rounds the
+// result keeps the least disturbed: the highest throughput in closed loop,
+// the lowest p99 in open loop.
+func measureAll(ctx context.Context, b *built, out string, picked []system, p plan, res *results) []systemResult {
+	rs := make([]systemResult, len(picked))
+	servers := make([]*server, len(picked))
+	defer func() {
+		for _, s := range servers {
+			if s != nil {
+				_ = s.stop()
+			}
 		}
-		report(sys.Name, fmt.Sprintf("%d clients", n), m)
-		sr.Closed = append(sr.Closed, m)
+	}()
+	fail := func(i int, err error) {
+		rs[i].Error = err.Error()
+		fmt.Fprintf(os.Stderr, "%s: %v\n", picked[i].Name, err)
+		if servers[i] != nil {
+			_ = servers[i].stop()
+			servers[i] = nil
+		}
 	}
-	if res.OpenRate == 0 {
-		// The first system measured is moat with its whole chain: the
-		// open-loop rate is half of its peak, for every system.
-		best, _ := sr.peak()
+	for i, sys := range picked {
+		rs[i] = systemResult{Name: sys.Name, Label: sys.Label}
+		s, err := startSystem(ctx, b, out, sys, res)
+		if err != nil {
+			fail(i, err)
+			continue
+		}
+		servers[i] = s
+	}
+	rounds := max(p.Rounds, 1)
+	// each runs w on every live system in turn, round by round.
+	each := func(w load.Workload, what string, keep func(i int, m measure)) {
+		for r := range rounds {
+			for k := range picked {
+				i := (k + r) % len(picked)
+				if servers[i] == nil || ctx.Err() != nil {
+					continue
+				}
+				m, err := measureOne(ctx, servers[i], w)
+				if err != nil {
+					fail(i, fmt.Errorf("%s: %w", what, err))
+					continue
+				}
+				report(picked[i].Name, fmt.Sprintf("%s (%d/%d)", what, r+1, rounds), m)
+				keep(i, m)
+			}
+		}
+	}
+	for _, n := range p.Levels {
+		each(load.Workload{Clients: n, Duration: p.Duration, Warmup: p.Warmup}, clients(n), func(i int, m measure) {
+			rs[i].AllClosed = append(rs[i].AllClosed, m)
+		})
+		for i := range rs {
+			if best := bestOf(rs[i].AllClosed, n, func(a, b measure) bool { return a.Throughput > b.Throughput }); best != nil {
+				rs[i].Closed = append(rs[i].Closed, *best)
+			}
+		}
+	}
+	if res.OpenRate == 0 && len(rs) > 0 {
+		best, _ := rs[0].peak()
 		res.OpenRate = float64(int(best / 2))
 	}
 	if res.OpenRate > 0 {
-		m, err := measureOne(ctx, s, load.Workload{Clients: res.OpenClients, Duration: d, Warmup: warm, Rate: res.OpenRate})
-		if err != nil {
-			return fmt.Errorf("open loop at %.0f/s: %w", res.OpenRate, err)
+		w := load.Workload{Clients: res.OpenClients, Duration: p.Duration, Warmup: p.Warmup, Rate: res.OpenRate}
+		each(w, fmt.Sprintf("%.0f calls/s", res.OpenRate), func(i int, m measure) {
+			rs[i].AllOpen = append(rs[i].AllOpen, m)
+		})
+		for i := range rs {
+			rs[i].Open = bestOf(rs[i].AllOpen, res.OpenClients, func(a, b measure) bool {
+				return a.ErrorRate() < b.ErrorRate() || a.ErrorRate() == b.ErrorRate() && a.P99 < b.P99
+			})
 		}
-		report(sys.Name, fmt.Sprintf("%.0f calls/s", res.OpenRate), m)
-		sr.Open = &m
 	}
-	return nil
+	return rs
+}
+
+// bestOf returns the best of ms with the given number of clients, by
+// better, or nil.
+func bestOf(ms []measure, clients int, better func(a, b measure) bool) *measure {
+	var best *measure
+	for i := range ms {
+		if ms[i].Clients == clients && (best == nil || better(ms[i], *best)) {
+			m := ms[i]
+			best = &m
+		}
+	}
+	return best
+}
+
+// startSystem starts sys in a folder of its own under out.
+func startSystem(ctx context.Context, b *built, out string, sys system, res *results) (*server, error) {
+	dir := filepath.Join(out, sys.Name)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd, t, err := sys.command(b, dir, addr)
+	if err != nil {
+		return nil, err
+	}
+	t.Stateless, t.Protocol = res.Stateless, statelessProtocol
+	return start(ctx, cmd, t, filepath.Join(dir, "server.log"))
 }
 
 func measureOne(ctx context.Context, s *server, w load.Workload) (measure, error) {

@@ -105,6 +105,7 @@ func plots(res *results, dir string) ([]string, error) {
 	return files, nil
 }
 
+// clients names a number of clients.
 func clients(n int) string {
 	if n == 1 {
 		return "1 client"

@@ -154,6 +154,9 @@ func render(res *results, benches map[string]goBench, files []string, plotRel st
 	}
 	w(", and parses every answer as JSON-RPC, from a JSON body or an SSE stream; a call counts as a success only when the answer is the echo of the text sent. ")
 	w("Closed loop: N clients call back to back for %g s (after %g s of warm-up). Open loop: calls start at a fixed rate whatever the answers' pace, from a pool of %d sessions, each latency counted from when its call was due. ", res.Duration, res.Warmup, res.OpenClients)
+	if res.Rounds > 1 {
+		w("Every system runs at once, idle but for the one measured, and every workload is measured %d times, in rounds that take the systems in turn, so that whatever else the machine does falls on all of them alike; the tables show each workload's least disturbed round (the highest throughput; in open loop, the lowest p99), and `bench/out/results.json` holds them all. ", res.Rounds)
+	}
 	w("CPU is the server process's user and system time over the measured seconds (from `/proc/PID/stat`), per successful call; the harness's own is given beside it, since the two share the machine's cores: where server and harness together need more CPU per call than the cores give, the harness is part of the limit. Memory is the server's peak resident set (`VmHWM`) during the run.\n\n")
 	w("The systems:\n\n")
 	w("1. **moat, whole chain**: `moat serve` with the echo plugin from `bench/plugins/echo` (Go, the Go SDK), an API key, a role allowing only `echo`, all four rate-limit scopes set far above any rate reached here (checked on every call, never refusing), the metrics endpoint, an audit file, and validation of the arguments against the tool's schema.\n")
