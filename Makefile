@@ -80,5 +80,30 @@ examples:
 	cd examples/rust/hello && RUSTC=$(RUSTC) $(CARGO) build --release --target wasm32-wasi
 	cd examples/assemblyscript/hello && npm ci --no-audit --no-fund && npm run build
 
+## chaos: the chaos suite with the race detector, the soak at full size
+## (CHAOS_CLIENTS clients for CHAOS_DURATION; 1000 for 60s). make test runs
+## the same tests, with the soak at its default of 10s.
+CHAOS_CLIENTS  ?= 1000
+CHAOS_DURATION ?= 60s
+.PHONY: chaos fuzz fuzz-short
+chaos:
+	MOAT_CHAOS_CLIENTS=$(CHAOS_CLIENTS) MOAT_CHAOS_DURATION=$(CHAOS_DURATION) \
+		$(GO) test -race -count=1 -timeout 30m -v -run Chaos ./host/
+
+## fuzz: each fuzz target for FUZZTIME (2m); go test -fuzz takes one target
+## per run. A crash is written under the package's testdata/fuzz: keep it,
+## as the regression test it is. fuzz-short runs each for 10s, as CI does.
+FUZZTIME     ?= 2m
+FUZZ_TARGETS := FuzzDescription:./host/plugin FuzzCallResult:./host/plugin \
+	FuzzParse:./host/config FuzzHTTP:./host/server
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}/; \
+	done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=10s
+
 clean:
 	rm -rf bin plugins/*.wasm
