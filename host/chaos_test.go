@@ -191,3 +191,26 @@ func TestChaosHostilePlugins(t *testing.T) {
 	keysAreOnDisk(t, h, keys)
 	settles(t, "after moat stopped", before, 5, 32<<20)
 }
+
+// TestChaosSleepingPlugin: a plugin that sleeps through WASI (poll_oneoff,
+// which the ABI allows) past its deadline. wazero's close-on-context-done
+// stops running wasm code, but not a host function that is blocked, and
+// moat's WASI nanosleep is the system's, which no context ends: the call
+// returns when the plugin wakes, an hour later, holding its instance and
+// its caller until then. docs/RELIABILITY.md describes the fix.
+func TestChaosSleepingPlugin(t *testing.T) {
+	t.Skip("known bug: a WASI sleep outlives limits.timeout; remove this skip with the fix in docs/RELIABILITY.md (a nanosleep in sandbox/instance.go that also ends with the call)")
+	h := startHost(t, "plugins:\n  sleeper: {limits: {timeout: 1s}}\n", map[string][]byte{
+		"echo":    fixture(t, "sandbox/testdata/echo.wat"),
+		"sleeper": fixture(t, "host/testdata/chaos/sleeper.wat"),
+	})
+	c := h.connect(t)
+	defer c.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	text, isErr, err := c.call(ctx, "sleeper_hibernate", map[string]any{})
+	if err != nil || !isErr || !strings.Contains(text, "exceeded its 1s deadline") {
+		t.Fatalf("an hour's sleep under a 1s deadline: %q isError=%v err=%v; want the call ended at its deadline", text, isErr, err)
+	}
+	h.alive(t)
+}

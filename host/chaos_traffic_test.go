@@ -23,13 +23,25 @@ type traffic struct {
 	failures []string // the first few, to show
 	keys     []string // kv keys whose write moat acknowledged
 	wg       sync.WaitGroup
+
+	// connected counts the workers that have connected (or failed to);
+	// start, when not nil, holds them back until it is closed.
+	connected sync.WaitGroup
+	start     chan struct{}
 }
 
 // healthyTraffic starts workers that each connect and call in a loop until
 // ctx ends: echo_echo, then kvstore_put of a key of their own, in turn.
 // tag keeps the keys of two runs apart.
 func healthyTraffic(ctx context.Context, url string, workers int, tag string) *traffic {
-	tr := &traffic{}
+	return startTraffic(ctx, url, workers, tag, nil)
+}
+
+// startTraffic is healthyTraffic whose workers, once connected, wait for
+// start to close before they call (nil: they start at once).
+func startTraffic(ctx context.Context, url string, workers int, tag string, start chan struct{}) *traffic {
+	tr := &traffic{start: start}
+	tr.connected.Add(workers)
 	for w := range workers {
 		tr.wg.Add(1)
 		go func() {
@@ -53,12 +65,16 @@ func (tr *traffic) worker(ctx context.Context, url, name string) {
 	// A call in progress when ctx ends is finished, not abandoned: only
 	// starting new calls stops.
 	c, err := connectClient(context.Background(), url)
+	tr.connected.Done()
 	tr.total.Add(1)
 	if err != nil {
 		tr.fail("%s: connecting: %v", name, err)
 		return
 	}
 	defer c.close()
+	if tr.start != nil {
+		<-tr.start
+	}
 	for i := 0; ctx.Err() == nil; i++ {
 		tr.total.Add(1)
 		if i%2 == 0 {
