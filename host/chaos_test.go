@@ -3,10 +3,13 @@ package host_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/moat-mcp/moat/internal/testplugin"
 )
 
 // The chaos suite: hostile plugins and hostile clients while healthy
@@ -211,6 +214,33 @@ func TestChaosSleepingPlugin(t *testing.T) {
 	text, isErr, err := c.call(ctx, "sleeper_hibernate", map[string]any{})
 	if err != nil || !isErr || !strings.Contains(text, "exceeded its 1s deadline") {
 		t.Fatalf("an hour's sleep under a 1s deadline: %q isError=%v err=%v; want the call ended at its deadline", text, isErr, err)
+	}
+	h.alive(t)
+}
+
+// TestChaosPluginTheServerCannotServe: a plugin whose schema the go-sdk
+// panics on when its tool is added. It used to take the host down at
+// start, and a running host when the file appeared in plugins_dir; it
+// must be refused at load, both ways, while the rest serve.
+func TestChaosPluginTheServerCannotServe(t *testing.T) {
+	bad := fixture(t, "host/testdata/chaos/badschema.wat")
+	h := startHost(t, "", map[string][]byte{"echo": fixture(t, "sandbox/testdata/echo.wat"), "badschema": bad})
+	if rep := h.health(t); rep.FailedToLoad != 1 || len(rep.Plugins) != 1 {
+		t.Fatalf("/health with badschema at start: %+v; want echo serving and one plugin refused", rep)
+	}
+	h.alive(t)
+
+	// The same module dropped into the watched folder of a running moat.
+	testplugin.WriteTo(t, bad, filepath.Join(h.dir, "plugins"), "latecomer")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(h.log.tail(), "plugin not loaded: plugin=latecomer") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal of latecomer.wasm in moat's log within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(h.log.tail(), "the MCP server cannot serve it") {
+		t.Errorf("the refusal does not say why")
 	}
 	h.alive(t)
 }
