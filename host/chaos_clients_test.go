@@ -362,3 +362,58 @@ func TestChaosClientsVanish(t *testing.T) {
 	// one goroutine, until moat restarts. Everything else is given back.
 	settles(t, "after clients vanished mid-call", base, 10+vanishing, 32<<20)
 }
+
+// TestChaosSlowlorisAtTheConnectionCap: more silent connections than
+// http.max_connections. New connections then wait in the listen backlog
+// until read_header_timeout frees a slot, so a client arriving during the
+// attack is delayed, not refused, and clients already connected are not
+// touched.
+func TestChaosSlowlorisAtTheConnectionCap(t *testing.T) {
+	const limit = 40
+	config := strings.Replace(clientChaosConfig, "max_connections: 8192", fmt.Sprintf("max_connections: %d", limit), 1)
+	h := startHost(t, config, clientChaosPlugins(t))
+	base := measure()
+	ctx, stop := context.WithCancel(context.Background())
+	tr := startTraffic(ctx, h.mcpURL, 4, "capped", nil)
+	tr.connected.Wait()
+	addr := strings.TrimSuffix(strings.TrimPrefix(h.mcpURL, "http://"), "/mcp")
+
+	const silent = 3 * limit
+	var closed atomic.Int64
+	var wg sync.WaitGroup
+	for range silent {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Errorf("dialing: %v", err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+				closed.Add(1)
+			}
+		}()
+	}
+	// A client that arrives now gets in once the silent ones are dropped.
+	time.Sleep(200 * time.Millisecond)
+	late, err := connectClient(context.Background(), h.mcpURL)
+	if err != nil {
+		t.Fatalf("a client arriving during the attack could not connect: %v", err)
+	}
+	text, isErr, err := late.call(context.Background(), "echo_echo", map[string]any{"text": "late"})
+	late.close()
+	if err != nil || isErr || text != "late" {
+		t.Fatalf("a client arriving during the attack: %q isError=%v err=%v", text, isErr, err)
+	}
+	wg.Wait()
+	stop()
+	tr.wait(t, fmt.Sprintf("%d silent connections against a cap of %d", silent, limit))
+	if n := closed.Load(); n != silent {
+		t.Fatalf("moat closed %d of %d silent connections within a minute", n, silent)
+	}
+	h.alive(t)
+	settles(t, "after slowloris at the cap", base, 10, 32<<20)
+}
