@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/moat-mcp/moat/sandbox"
@@ -93,6 +94,10 @@ func (c *Config) redact(n *yaml.Node, path string, segs []string) {
 		grant := len(segs) == 5 && segs[0] == "plugins" && segs[2] == "grants" && segs[3] == "config"
 		if grant || c.secretPaths[path] {
 			n.Tag, n.Value, n.Style = "!!str", Redacted, yaml.DoubleQuotedStyle
+		} else if strings.Contains(n.Value, "${") {
+			// A literal ${ was written $${; written back as it is, it
+			// would be read as a reference.
+			n.Value = strings.ReplaceAll(n.Value, "${", "$${")
 		}
 	}
 }
