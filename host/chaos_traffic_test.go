@@ -190,3 +190,17 @@ func baseline(t *testing.T) footprint {
 	}
 	return prev
 }
+
+// acknowledged is how many kv writes moat has acknowledged so far.
+func (tr *traffic) acknowledged() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return len(tr.keys)
+}
+
+// ackedKeys is a copy of the keys whose writes moat acknowledged.
+func (tr *traffic) ackedKeys() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]string(nil), tr.keys...)
+}
