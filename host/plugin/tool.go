@@ -60,29 +60,37 @@ func (e *ProtocolError) Error() string { return e.Message }
 // CallToolResult as JSON. A fault is a *sandbox.Fault; other failures are
 // *ArgumentError, *OutputError or *ProtocolError.
 func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]any) (json.RawMessage, error) {
+	out, _, err := t.CallResult(ctx, args, meta)
+	return out, err
+}
+
+// CallResult is Call, with the result also as the go-sdk decoded it while
+// checking it, so that a server need not decode it again.
+func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[string]any) (json.RawMessage, *mcp.CallToolResult, error) {
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	}
 	if problem := validateJSON(t.input, args); problem != "" {
-		return nil, &ArgumentError{Tool: t.Name, Problem: problem}
+		return nil, nil, &ArgumentError{Tool: t.Name, Problem: problem}
 	}
 	params, err := json.Marshal(abi.CallToolParams{Name: t.Def.Name, Arguments: args, Meta: meta})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	request, err := json.Marshal(abi.Request{Method: abi.MethodToolsCall, Params: params})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t.Plugin.active.Add(1)
 	defer t.Plugin.active.Add(-1)
-	return t.Plugin.breaker.run(t.Plugin.Name, func() ([]byte, error) {
+	var res *mcp.CallToolResult
+	out, err := t.Plugin.breaker.run(t.Plugin.Name, func() ([]byte, error) {
 		out, err := t.Plugin.sandbox.Call(ctx, request)
 		if err != nil {
 			t.Plugin.fault(err)
 			return nil, err
 		}
-		if err := t.checkResult(out); err != nil {
+		if res, err = t.decodeResult(out); err != nil {
 			if isFault(err) { // a protocol error the plugin chose to return is not one
 				t.Plugin.fault(err)
 			}
@@ -90,6 +98,10 @@ func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]a
 		}
 		return out, nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, res, nil
 }
 
 // toolResult is the part of a result the host checks.
@@ -101,6 +113,12 @@ type toolResult struct {
 }
 
 func (t *Tool) checkResult(out []byte) error {
+	_, err := t.decodeResult(out)
+	return err
+}
+
+// decodeResult checks a plugin's answer and returns it decoded.
+func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 	bad := func(format string, args ...any) error {
 		return &OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: fmt.Sprintf(format, args...)}
 	}
@@ -108,30 +126,30 @@ func (t *Tool) checkResult(out []byte) error {
 	if err := json.Unmarshal(out, &res); err != nil {
 		var syntax *json.SyntaxError
 		if errors.As(err, &syntax) || !json.Valid(out) {
-			return bad("it is not valid JSON (%v)", err)
+			return nil, bad("it is not valid JSON (%v)", err)
 		}
-		return bad("it is not a CallToolResult object (%v)", err)
+		return nil, bad("it is not a CallToolResult object (%v)", err)
 	}
 	if res.Error != nil {
-		return &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
+		return nil, &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
 	}
-	var content []json.RawMessage
-	if err := json.Unmarshal(res.Content, &content); err != nil || res.Content == nil {
-		return bad(`it has no "content" array`)
+	if len(res.Content) == 0 || res.Content[0] != '[' {
+		return nil, bad(`it has no "content" array`)
 	}
 	// What the server will send must decode as MCP's CallToolResult (known
 	// content types, no null blocks, _meta an object); refused here, it
 	// counts against the plugin's breaker like any other bad output.
-	if err := json.Unmarshal(out, new(mcp.CallToolResult)); err != nil {
-		return bad("it is not a CallToolResult MCP clients can read (%v)", err)
+	decoded := new(mcp.CallToolResult)
+	if err := json.Unmarshal(out, decoded); err != nil {
+		return nil, bad("it is not a CallToolResult MCP clients can read (%v)", err)
 	}
 	if t.output != nil && !res.IsError {
 		if len(res.StructuredContent) == 0 {
-			return bad("the tool declares an outputSchema but the result has no structuredContent")
+			return nil, bad("the tool declares an outputSchema but the result has no structuredContent")
 		}
 		if problem := validateJSON(t.output, res.StructuredContent); problem != "" {
-			return bad("structuredContent does not match the tool's outputSchema: %s", problem)
+			return nil, bad("structuredContent does not match the tool's outputSchema: %s", problem)
 		}
 	}
-	return nil
+	return decoded, nil
 }

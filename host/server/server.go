@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,7 +152,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			}
 		}
 		start := time.Now()
-		out, err := t.Call(ctx, req.Params.Arguments, meta)
+		out, decoded, err := t.CallResult(ctx, req.Params.Arguments, meta)
 		elapsed := time.Since(start)
 		if err != nil {
 			res, outcome, err := s.failed(t, err, elapsed, secrets)
@@ -160,10 +161,18 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 			return res, err
 		}
 		if secrets != nil {
-			out = secrets.ScrubJSON(out)
+			if scrubbed := secrets.ScrubJSON(out); !bytes.Equal(scrubbed, out) {
+				out, decoded = scrubbed, nil
+			}
 		}
-		var res mcp.CallToolResult
-		if err := json.Unmarshal(out, &res); err != nil {
+		// The plugin package decoded the result while checking it; only a
+		// result the scrubbing changed is decoded again.
+		if decoded == nil {
+			decoded = new(mcp.CallToolResult)
+			err = json.Unmarshal(out, decoded)
+		}
+		res := decoded
+		if err != nil {
 			// The plugin package checked the shape; what the SDK still
 			// refuses (an unknown content type, say) is the plugin's fault.
 			s.log.Warn("plugin result refused", "plugin", t.Plugin.Name, "tool", t.Name, "error", err)
@@ -185,7 +194,7 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
 		s.log.Debug("tool call", "tool", t.Name, "duration", elapsed, "is_error", res.IsError)
-		return &res, nil
+		return res, nil
 	}
 }
 
