@@ -150,7 +150,7 @@ type preparer struct {
 
 // maxVisits bounds the nodes a document may expand to through aliases: a
 // few aliases of aliases can otherwise stand for billions of values.
-const maxVisits = 1 << 17
+const maxVisits = 1 << 14
 
 func (p *preparer) walk(n *yaml.Node, path string, segs []string) error {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
