@@ -183,6 +183,7 @@ func TestChaosMalformedAndOversizedRequests(t *testing.T) {
 	stop()
 	tr.wait(t, "malformed and oversized requests")
 	h.alive(t)
+	keysAreServed(t, h, tr.keys)
 	http.DefaultClient.CloseIdleConnections()
 	settles(t, "after malformed and oversized requests", base, 10, 32<<20)
 }
@@ -279,6 +280,7 @@ func TestChaosSlowloris(t *testing.T) {
 		t.Fatalf("moat closed %d of %d slow connections; the others stayed open past a minute", n, 3*each)
 	}
 	h.alive(t)
+	keysAreServed(t, h, tr.keys)
 	settles(t, "after slowloris", base, 10, 32<<20)
 }
 
@@ -357,6 +359,7 @@ func TestChaosClientsVanish(t *testing.T) {
 		t.Logf("known: hostcalls is %s after its callers vanished: %s", p.Status, p.LastFault)
 	}
 	h.alive(t)
+	keysAreServed(t, h, append(warm.keys, tr.keys...))
 	// Known (docs/RELIABILITY.md): moat sets the go-sdk no session timeout,
 	// so the session of a client that vanished without a DELETE stays, with
 	// one goroutine, until moat restarts. Everything else is given back.
@@ -415,5 +418,6 @@ func TestChaosSlowlorisAtTheConnectionCap(t *testing.T) {
 		t.Fatalf("moat closed %d of %d silent connections within a minute", n, silent)
 	}
 	h.alive(t)
+	keysAreServed(t, h, tr.keys)
 	settles(t, "after slowloris at the cap", base, 10, 32<<20)
 }
