@@ -13,6 +13,11 @@ import (
 // maxLogMessage caps one log message; longer ones are cut.
 const maxLogMessage = 16 << 10
 
+// logBudget caps what moat.log takes in one call; past it, messages are
+// dropped, with one note saying so, so that a plugin logging in a loop
+// cannot flood the host's log or the client.
+const logBudget = 256 << 10
+
 // hostModule builds module "moat" for one plugin's runtime. Every import of
 // ABI v1 exists, so any module written against the ABI links; those whose
 // capability moat does not serve yet answer -EPERM with a message.
@@ -152,6 +157,16 @@ func (p *Plugin) log(ctx context.Context, mod api.Module, stack []uint64) {
 	if !ok {
 		p.host.Output(p.name, "log", fmt.Sprintf("[moat: log called with a message outside memory (ptr %d, len %d); dropped]", ptr, size))
 		return
+	}
+	if inst := p.instanceOf(ctx, mod); inst != nil {
+		before := inst.logged
+		inst.logged += len(msg)
+		if inst.logged > logBudget {
+			if before <= logBudget {
+				p.host.Output(p.name, "log", fmt.Sprintf("[moat: the plugin logged more than %s in one call; its further messages in this call are dropped]", FormatSize(logBudget)))
+			}
+			return
+		}
 	}
 	text := string(msg)
 	if !utf8.ValidString(text) {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/moat-mcp/moat/abi"
 	"github.com/tetratelabs/wazero/api"
@@ -23,6 +24,23 @@ type instance struct {
 	staged []byte // what read_result hands out next
 	stdout *lineWriter
 	stderr *lineWriter
+	// done is the Done channel of what the instance runs now (a call,
+	// _initialize or moat_describe), so that a WASI sleep ends with it.
+	done <-chan struct{}
+	// logged counts the bytes moat.log took in the current call.
+	logged int
+}
+
+// sleep is the instance's WASI nanosleep (and poll_oneoff's clock wait):
+// it ends early when the call does, so a plugin asleep past its deadline
+// is stopped at the deadline like a plugin that spins.
+func (inst *instance) sleep(ns int64) {
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-inst.done:
+	}
 }
 
 type instanceKey struct{}
@@ -39,7 +57,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	// Host functions called from _initialize find the instance through the
 	// context, as the module is not known until instantiation returns.
 	ctx = context.WithValue(ctx, instanceKey{}, inst)
-	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr)
+	inst.done = ctx.Done()
+	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
 		inst.flush()
@@ -78,6 +97,8 @@ func (inst *instance) flush() {
 // invoke runs moat_call with request in an instance, under ctx's deadline.
 func (p *Plugin) invoke(ctx context.Context, inst *instance, request []byte) ([]byte, error) {
 	inst.staged = nil
+	inst.done = ctx.Done()
+	inst.logged = 0
 	s := inst.stack[:]
 	s[0] = uint64(len(request))
 	if err := inst.alloc.CallWithStack(ctx, s); err != nil {
@@ -93,6 +114,14 @@ func (p *Plugin) invoke(ctx context.Context, inst *instance, request []byte) ([]
 	s[0], s[1] = uint64(ptr), uint64(len(request))
 	if err := inst.call.CallWithStack(ctx, s); err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportCall)
+	}
+	// An answer after the call ended (a sleep the deadline cut short
+	// returns, and the plugin may go on to answer) comes too late.
+	switch err := ctx.Err(); {
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(abi.ExportCall), p.limits.Timeout)
+	case err != nil:
+		return nil, fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(abi.ExportCall))
 	}
 	return p.result(inst, s[0], abi.ExportCall)
 }
@@ -115,6 +144,7 @@ func (p *Plugin) result(inst *instance, packed uint64, export string) ([]byte, e
 
 // describeInstance runs moat_describe.
 func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, error) {
+	inst.done = ctx.Done()
 	s := inst.stack[:]
 	if err := inst.describe.CallWithStack(ctx, s); err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportDescribe)
