@@ -96,6 +96,9 @@ type HTTP struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxConnections caps concurrent connections. Default 1024.
 	MaxConnections int `yaml:"max_connections"`
+	// SessionTimeout closes a 2025-11-25 session that sent no request for
+	// this long, as a client that vanished without ending it. Default 30m.
+	SessionTimeout Duration `yaml:"session_timeout"`
 	// AllowedOrigins are the browser origins (scheme://host[:port]) that
 	// may call; a request with another Origin gets 403.
 	AllowedOrigins []string `yaml:"allowed_origins"`
@@ -249,4 +252,5 @@ const (
 	DefaultReadTimeout       = 60e9  // 60s
 	DefaultIdleTimeout       = 120e9 // 2m
 	DefaultMaxConnections    = 1024
+	DefaultSessionTimeout    = 30 * 60e9 // 30m
 )

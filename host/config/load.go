@@ -277,6 +277,9 @@ func (c *Config) applyDefaults() {
 	if c.HTTP.IdleTimeout == 0 {
 		c.HTTP.IdleTimeout = DefaultIdleTimeout
 	}
+	if c.HTTP.SessionTimeout == 0 {
+		c.HTTP.SessionTimeout = DefaultSessionTimeout
+	}
 	if c.HTTP.MaxConnections == 0 {
 		c.HTTP.MaxConnections = DefaultMaxConnections
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
+	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -24,8 +25,22 @@ func (s *Server) Handler() http.Handler {
 	// The go-sdk serves 2026-07-28 only from a stateless handler, and
 	// sessions only from a stateful one: requests go to one or the other
 	// by the protocol version they carry.
-	stateful := mcp.NewStreamableHTTPHandler(server, nil)
-	stateless := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{Stateless: true})
+	// Both read bodies up to http.max_body (the edge refuses larger ones
+	// first); a session idle past http.session_timeout is closed, and a
+	// sessionless call ends when its client hangs up.
+	maxBody := int64(s.opts.HTTP.MaxBody)
+	if maxBody <= 0 {
+		maxBody = config.DefaultMaxBody
+	}
+	stateful := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{
+		MaxRequestBodyBytes: maxBody,
+		SessionTimeout:      time.Duration(s.opts.HTTP.SessionTimeout),
+	})
+	stateless := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{
+		Stateless:                    true,
+		MaxRequestBodyBytes:          maxBody,
+		PropagateRequestCancellation: true,
+	})
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if statelessVersion(r.Header.Get("Mcp-Protocol-Version")) {
 			stateless.ServeHTTP(w, r)
