@@ -97,7 +97,7 @@ type HTTP struct {
 	// MaxConnections caps concurrent connections. Default 1024.
 	MaxConnections int `yaml:"max_connections"`
 	// SessionTimeout closes a 2025-11-25 session that sent no request for
-	// this long, as a client that vanished without ending it. Default 30m.
+	// this long, as a client that vanished without ending it. Default 1h.
 	SessionTimeout Duration `yaml:"session_timeout"`
 	// AllowedOrigins are the browser origins (scheme://host[:port]) that
 	// may call; a request with another Origin gets 403.
@@ -252,5 +252,5 @@ const (
 	DefaultReadTimeout       = 60e9  // 60s
 	DefaultIdleTimeout       = 120e9 // 2m
 	DefaultMaxConnections    = 1024
-	DefaultSessionTimeout    = 30 * 60e9 // 30m
+	DefaultSessionTimeout    = 60 * 60e9 // 1h
 )
