@@ -30,9 +30,13 @@ plugins/%.wasm: $(GO_SOURCES)
 run: build plugins
 	$(BIN) serve --plugins plugins --listen $(LISTEN)
 
-## test: every test, with the race detector, after vet and staticcheck.
+## test: every test, with the race detector, after vet and staticcheck;
+## then the load harness's own tests (bench/ is a module of its own) and
+## each fuzz target for 10s.
 test: vet lint
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd bench && $(GO) test -count=1 -timeout 10m ./...
+	$(MAKE) fuzz-short
 
 # sandbox/internal/rootfs implements wazero's Seek, which vet's stdmethods
 # check takes for a faulty io.Seeker; it is vetted with that check off.
@@ -40,10 +44,12 @@ vet:
 	$(GO) vet $$($(GO) list ./... | grep -v /sandbox/internal/rootfs)
 	$(GO) vet -stdmethods=false ./sandbox/internal/rootfs
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/go/... ./plugins/...
+	cd bench && $(GO) vet ./...
 
 STATICCHECK_VERSION := v0.8.2
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd bench && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 ## bench: every benchmark, then the load harness (bench/) against moat and
 ## its peers; rewrites the load section of docs/BENCHMARKS.md and the plots
