@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"unicode/utf8"
 
@@ -45,6 +46,9 @@ func fetchURL(in fetchIn) (string, error) {
 	if in.StartIndex < 0 {
 		return "", fmt.Errorf("start_index is %d; use 0 for the beginning, or the start_index a truncated answer named", in.StartIndex)
 	}
+	// What the last call left behind (a large page, held a few times
+	// over) is collected before this one reads another.
+	debug.FreeOSMemory()
 	resp, err := moat.HTTPRequest(abi.HTTPRequest{
 		Method: "GET",
 		URL:    u.String(),
