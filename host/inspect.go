@@ -33,9 +33,9 @@ type Inspection struct {
 	// asks for, what the configuration grants and so what it may use.
 	Grants []GrantRow `json:"grants"`
 	// Notices say how requests and grants differ, as moat logs at load.
-	Notices []string `json:"notices,omitempty"`
-	Limits       sandbox.Limits   `json:"-"`
-	Raw          json.RawMessage  `json:"-"`
+	Notices []string        `json:"notices,omitempty"`
+	Limits  sandbox.Limits  `json:"-"`
+	Raw     json.RawMessage `json:"-"`
 }
 
 // Inspect loads the module at path, as moat would serve it, and reports
