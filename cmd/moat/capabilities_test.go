@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,18 +93,7 @@ func TestKVPersistsAndIsolates(t *testing.T) {
 	if res := callTool(t, s, "caps_remember", map[string]any{"key": "color", "value": "teal"}); res.IsError {
 		t.Fatalf("remember: %s", text(res))
 	}
-	if err := srv.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-srv.done:
-		srv.done <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("moat exited with %v after SIGINT; want 0", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("moat did not exit after SIGINT")
-	}
+	stop(t, srv)
 	if info, err := os.Stat(data); err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("data_dir: %v, %v; want a folder with mode 0700", info, err)
 	}

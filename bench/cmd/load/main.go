@@ -301,16 +301,22 @@ func bestOf(ms []measure, clients int, better func(a, b measure) bool) *measure 
 	return best
 }
 
-// startSystem starts sys in a folder of its own under out.
-func startSystem(ctx context.Context, b *built, out string, sys system, res *results) (*server, error) {
-	dir := filepath.Join(out, sys.Name)
+// freshDir empties (or makes) the folder dir for one server, and finds
+// the free address it will listen on.
+func freshDir(dir string) (string, string, error) {
 	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
+		return "", "", err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return "", "", err
 	}
 	addr, err := freeAddr()
+	return dir, addr, err
+}
+
+// startSystem starts sys in a folder of its own under out.
+func startSystem(ctx context.Context, b *built, out string, sys system, res *results) (*server, error) {
+	dir, addr, err := freshDir(filepath.Join(out, sys.Name))
 	if err != nil {
 		return nil, err
 	}

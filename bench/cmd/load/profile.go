@@ -101,14 +101,7 @@ func profileMoat(ctx context.Context, b *built, out string, res *results, d time
 			clients = at
 		}
 	}
-	dir := filepath.Join(out, "profile")
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	addr, err := freeAddr()
+	dir, addr, err := freshDir(filepath.Join(out, "profile"))
 	if err != nil {
 		return nil, err
 	}
