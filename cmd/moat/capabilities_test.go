@@ -45,9 +45,15 @@ func TestConfigGrantsAndProgress(t *testing.T) {
 	if got := text(res); res.IsError || got != "got [redacted] (14 bytes)" {
 		t.Fatalf("a granted value: isError=%v %q; want it delivered (14 bytes) and redacted", res.IsError, got)
 	}
+	// caps asks for OTHER, which is not granted: EPERM naming the key to set.
 	res = callTool(t, s, "caps_secret", map[string]any{"key": "OTHER"})
-	if got := text(res); !res.IsError || !strings.Contains(got, `"OTHER" is not among the values granted to plugin "caps"`) {
-		t.Fatalf("a value not granted: isError=%v %q", res.IsError, got)
+	if got := text(res); !res.IsError || !strings.Contains(got, "EPERM") || !strings.Contains(got, "plugins.caps.grants.config.OTHER") {
+		t.Fatalf("a value asked for but not granted: isError=%v %q; want EPERM naming plugins.caps.grants.config.OTHER", res.IsError, got)
+	}
+	// A name it never asked for has no value at all.
+	res = callTool(t, s, "caps_secret", map[string]any{"key": "NEVER_ASKED"})
+	if got := text(res); !res.IsError || !strings.Contains(got, "ENOTFOUND") || !strings.Contains(got, "capabilities.config") {
+		t.Fatalf("a value never asked for: isError=%v %q; want ENOTFOUND", res.IsError, got)
 	}
 
 	params := &mcp.CallToolParams{Name: "caps_steps", Arguments: map[string]any{"n": 3}}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
@@ -56,15 +57,17 @@ type grantHost struct {
 	sandbox.Host
 	plugin string
 	grants config.Grants
-	kv     *capability.KV
-	http   *capability.HTTP // nil without grants.http
+	// askedConfig are the config names the plugin's description asks for.
+	askedConfig []string
+	kv          *capability.KV
+	http        *capability.HTTP // nil without grants.http
 }
 
-func withGrants(base sandbox.Host, plugin string, grants config.Grants, kv *capability.KV) sandbox.Host {
+func withGrants(base sandbox.Host, plugin string, grants config.Grants, askedConfig []string, kv *capability.KV) sandbox.Host {
 	if base == nil {
 		base = logHost{log: hclog.NewNullLogger()}
 	}
-	h := grantHost{Host: base, plugin: plugin, grants: grants, kv: kv}
+	h := grantHost{Host: base, plugin: plugin, grants: grants, askedConfig: askedConfig, kv: kv}
 	if grants.HTTP != nil {
 		h.http = capability.NewHTTP(plugin, grants.HTTP)
 	}
@@ -86,14 +89,14 @@ func (h grantHost) Progress(ctx context.Context, _ string, progress, total float
 func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...[]byte) ([]byte, abi.Errno, string) {
 	switch name {
 	case abi.ImportConfigGet:
-		if len(h.grants.Config) == 0 {
-			return nil, abi.EPERM, fmt.Sprintf("moat.config_get: plugin %q is granted no configuration; an operator grants values under plugins.%s.grants.config", plugin, plugin)
+		key := string(args[0])
+		if v, ok := h.grants.Config[key]; ok {
+			return []byte(v), 0, ""
 		}
-		v, ok := h.grants.Config[string(args[0])]
-		if !ok {
-			return nil, abi.ENOTFOUND, fmt.Sprintf("moat.config_get: %q is not among the values granted to plugin %q", args[0], plugin)
+		if slices.Contains(h.askedConfig, key) {
+			return nil, abi.EPERM, fmt.Sprintf("moat.config_get: plugin %q asks for the value %q, which is not granted; an operator grants it under plugins.%s.grants.config.%s", plugin, key, plugin, key)
 		}
-		return []byte(v), 0, ""
+		return nil, abi.ENOTFOUND, fmt.Sprintf("moat.config_get: %q is not among the values plugin %q asks for (capabilities.config in its description), so moat holds none for it", key, plugin)
 	case abi.ImportKVGet, abi.ImportKVSet, abi.ImportKVDelete, abi.ImportKVList:
 		return h.kvCall(plugin, name, args)
 	case abi.ImportHTTPRequest:

@@ -188,7 +188,7 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
 	}
 	granted, notices := Effective(name, desc.Capabilities, spec.Grants)
-	if err := sp.Grant(withGrants(base, name, granted, spec.KV), mounts(granted)); err != nil {
+	if err := sp.Grant(withGrants(base, name, granted, desc.Capabilities.Config, spec.KV), mounts(granted)); err != nil {
 		sp.Close(ctx)
 		return nil, err
 	}
