@@ -25,57 +25,63 @@ func TestConfigGrantsAndProgress(t *testing.T) {
 	writeFile(t, config, "plugins_dir: .\nplugins:\n  caps:\n    grants:\n      config: {API_TOKEN: tok-1234567890}\n")
 	srv := startHTTP(t, "--config", config)
 
-	var mu sync.Mutex
-	var progress []string
-	client := mcp.NewClient(&mcp.Implementation{Name: "caps"}, &mcp.ClientOptions{
-		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
-			mu.Lock()
-			defer mu.Unlock()
-			p := req.Params
-			progress = append(progress, fmt.Sprintf("%v %v/%v %s", p.ProgressToken, p.Progress, p.Total, p.Message))
-		},
-	})
-	s, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: srv.url}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	// Both protocol versions: 2026-07-28's sessionless calls carry their
+	// progress on the call's own response stream.
+	for _, version := range protocolVersions {
+		t.Run(version, func(t *testing.T) {
+			var mu sync.Mutex
+			var progress []string
+			client := mcp.NewClient(&mcp.Implementation{Name: "caps"}, &mcp.ClientOptions{
+				ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+					mu.Lock()
+					defer mu.Unlock()
+					p := req.Params
+					progress = append(progress, fmt.Sprintf("%v %v/%v %s", p.ProgressToken, p.Progress, p.Total, p.Message))
+				},
+			})
+			s, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: srv.url}, &mcp.ClientSessionOptions{ProtocolVersion: version})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
 
-	res := callTool(t, s, "caps_secret", map[string]any{"key": "API_TOKEN"})
-	if got := text(res); res.IsError || got != "got [redacted] (14 bytes)" {
-		t.Fatalf("a granted value: isError=%v %q; want it delivered (14 bytes) and redacted", res.IsError, got)
-	}
-	// caps asks for OTHER, which is not granted: EPERM naming the key to set.
-	res = callTool(t, s, "caps_secret", map[string]any{"key": "OTHER"})
-	if got := text(res); !res.IsError || !strings.Contains(got, "EPERM") || !strings.Contains(got, "plugins.caps.grants.config.OTHER") {
-		t.Fatalf("a value asked for but not granted: isError=%v %q; want EPERM naming plugins.caps.grants.config.OTHER", res.IsError, got)
-	}
-	// A name it never asked for has no value at all.
-	res = callTool(t, s, "caps_secret", map[string]any{"key": "NEVER_ASKED"})
-	if got := text(res); !res.IsError || !strings.Contains(got, "ENOTFOUND") || !strings.Contains(got, "capabilities.config") {
-		t.Fatalf("a value never asked for: isError=%v %q; want ENOTFOUND", res.IsError, got)
-	}
+			res := callTool(t, s, "caps_secret", map[string]any{"key": "API_TOKEN"})
+			if got := text(res); res.IsError || got != "got [redacted] (14 bytes)" {
+				t.Fatalf("a granted value: isError=%v %q; want it delivered (14 bytes) and redacted", res.IsError, got)
+			}
+			// caps asks for OTHER, which is not granted: EPERM naming the key to set.
+			res = callTool(t, s, "caps_secret", map[string]any{"key": "OTHER"})
+			if got := text(res); !res.IsError || !strings.Contains(got, "EPERM") || !strings.Contains(got, "plugins.caps.grants.config.OTHER") {
+				t.Fatalf("a value asked for but not granted: isError=%v %q; want EPERM naming plugins.caps.grants.config.OTHER", res.IsError, got)
+			}
+			// A name it never asked for has no value at all.
+			res = callTool(t, s, "caps_secret", map[string]any{"key": "NEVER_ASKED"})
+			if got := text(res); !res.IsError || !strings.Contains(got, "ENOTFOUND") || !strings.Contains(got, "capabilities.config") {
+				t.Fatalf("a value never asked for: isError=%v %q; want ENOTFOUND", res.IsError, got)
+			}
 
-	params := &mcp.CallToolParams{Name: "caps_steps", Arguments: map[string]any{"n": 3}}
-	params.SetProgressToken("job-7")
-	if res, err := s.CallTool(context.Background(), params); err != nil || text(res) != "done" {
-		t.Fatalf("steps: %v %v", res, err)
-	}
-	// The client hands notifications to its handler on its own goroutine,
-	// so the last may land just after the result.
-	want := strings.Join([]string{"job-7 1/3 step 1", "job-7 2/3 step 2", "job-7 3/3 step 3"}, "|")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		got := strings.Join(progress, "|")
-		mu.Unlock()
-		if got == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("progress notifications: %q; want %q", got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
+			params := &mcp.CallToolParams{Name: "caps_steps", Arguments: map[string]any{"n": 3}}
+			params.SetProgressToken("job-7")
+			if res, err := s.CallTool(context.Background(), params); err != nil || text(res) != "done" {
+				t.Fatalf("steps: %v %v", res, err)
+			}
+			// The client hands notifications to its handler on its own goroutine,
+			// so the last may land just after the result.
+			want := strings.Join([]string{"job-7 1/3 step 1", "job-7 2/3 step 2", "job-7 3/3 step 3"}, "|")
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				mu.Lock()
+				got := strings.Join(progress, "|")
+				mu.Unlock()
+				if got == want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("progress notifications: %q; want %q", got, want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }
 
