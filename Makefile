@@ -35,6 +35,7 @@ run: build plugins
 ## each fuzz target for 10s.
 test: vet lint
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd bench/peers/ts && npm ci --no-audit --no-fund
 	cd bench && $(GO) test -count=1 -timeout 10m ./...
 	$(MAKE) fuzz-short
 
