@@ -119,13 +119,36 @@ func TestChaosSoak(t *testing.T) {
 		t.Errorf("%d calls to faulty plugins did not end as tool errors; for example %q", n, broken)
 	}
 
-	_, metrics := h.get(t, "/metrics")
+	// Each faulty plugin's breaker must have opened and refused calls. How
+	// many faults a plugin reached within the soak depends on how fast
+	// this machine ran it (a plugin growing its memory under the race
+	// detector and a thousand clients may finish only a few calls), so
+	// the check keeps calling each faulty tool until its breaker refuses
+	// one, within a generous bound, rather than judging the moment the
+	// soak ended.
+	probe := h.connect(t)
+	defer probe.close()
 	for _, tool := range faultyTools {
 		plugin, _, _ := strings.Cut(tool, "_")
-		state := metricIn(metrics, fmt.Sprintf(`moat_breaker_state{plugin=%q}`, plugin))
-		quarantined := metricIn(metrics, fmt.Sprintf(`moat_tool_calls_total{outcome="quarantined",plugin=%q,tool=%q}`, plugin, tool))
-		if state < 1 || quarantined < 1 {
-			t.Errorf("%s: breaker state %v and %v calls refused as quarantined; want it open or on trial, having refused calls", plugin, state, quarantined)
+		stateSeries := fmt.Sprintf(`moat_breaker_state{plugin=%q}`, plugin)
+		quarantinedSeries := fmt.Sprintf(`moat_tool_calls_total{outcome="quarantined",plugin=%q,tool=%q}`, plugin, tool)
+		var state, quarantined float64
+		for deadline := time.Now().Add(2 * time.Minute); ; {
+			_, metrics := h.get(t, "/metrics")
+			state, quarantined = metricIn(metrics, stateSeries), metricIn(metrics, quarantinedSeries)
+			if quarantined >= 1 || time.Now().After(deadline) {
+				break
+			}
+			callCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, isErr, err := probe.call(callCtx, tool, map[string]any{})
+			cancel()
+			if err != nil || !isErr {
+				t.Errorf("%s after the soak: want a tool error, got isError=%v err=%v", tool, isErr, err)
+				break
+			}
+		}
+		if quarantined < 1 {
+			t.Errorf("%s: breaker state %v and %v calls refused as quarantined within 2 minutes of calls; want its breaker to open and refuse calls", plugin, state, quarantined)
 		}
 	}
 	for _, name := range []string{"echo", "kvstore"} {
