@@ -197,8 +197,8 @@ func (c *Config) SetPluginsDir(dir string) {
 // KVGranted reports whether some plugin is granted kv, so data_dir is
 // needed.
 func (c *Config) KVGranted() bool {
-	for _, p := range c.Plugins {
-		if p.Grants.KV != nil {
+	for name, p := range c.Plugins {
+		if p.Grants.KV != nil && !c.Absent(name) {
 			return true
 		}
 	}

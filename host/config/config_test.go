@@ -235,19 +235,30 @@ func TestKVGrantsAndTheirQuota(t *testing.T) {
 		t.Fatalf("KVGranted = %v, DataDirPath = %q, %v", c.KVGranted(), dir, err)
 	}
 
-	c, err = config.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv("XDG_DATA_HOME", "/xdg/data")
 	// The built-in configuration grants the bundled memory plugin kv, and
-	// drops that grant where memory.wasm is absent.
-	if dir, err := c.DataDirPath(); !c.KVGranted() || err != nil || dir != "/xdg/data/moat" {
-		t.Fatalf("default: KVGranted = %v, DataDirPath = %q, %v", c.KVGranted(), dir, err)
+	// leaves that grant out (without changing the configuration) where
+	// memory.wasm is absent.
+	withMemory := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(withMemory, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(withMemory, "plugins", "memory.wasm"), []byte("\x00asm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(withMemory)
+	if c, err = config.Default(); err != nil {
+		t.Fatal(err)
+	}
+	if dir, err := c.DataDirPath(); !c.KVGranted() || c.Absent("memory") || err != nil || dir != "/xdg/data/moat" {
+		t.Fatalf("default: KVGranted = %v, Absent = %v, DataDirPath = %q, %v", c.KVGranted(), c.Absent("memory"), dir, err)
 	}
 	t.Chdir(t.TempDir())
-	if c, err = config.Default(); err != nil || c.Check() != nil || c.KVGranted() {
+	if c, err = config.Default(); err != nil || c.Check() != nil || c.KVGranted() || !c.Absent("memory") {
 		t.Fatalf("default without memory.wasm: KVGranted = %v (%v)", c.KVGranted(), err)
+	}
+	if _, ok := c.Plugins["memory"]; !ok {
+		t.Errorf("Check removed the memory entry it was checking; checking must not change the configuration")
 	}
 }
 
@@ -339,6 +350,57 @@ plugins:
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("fs: [%s]: error %v; want one saying %q", doc, err, want)
+		}
+	}
+}
+
+// A file with several bad entries under maps gives the same first error on
+// every load: map order must not choose which one is reported.
+func TestFirstErrorIsStable(t *testing.T) {
+	dir := t.TempDir()
+	doc := []byte(`
+roles:
+  ok: {allow: ["*"]}
+  "b@d": {allow: ["*"]}
+  "w!ld": {allow: ["*"]}
+plugins:
+  zeta: {limits: {instances: -1}}
+  alpha: {limits: {instances: -2}}
+  mid: {breaker: {failures: -3}}
+`)
+	_, first := config.Parse(doc, "moat.yaml", dir)
+	if first == nil {
+		t.Fatal("a file with bad roles and plugins loaded")
+	}
+	for range 50 {
+		if _, err := config.Parse(doc, "moat.yaml", dir); err == nil || err.Error() != first.Error() {
+			t.Fatalf("the same file gave two different errors:\n%v\n%v", first, err)
+		}
+	}
+	plugins := []byte(`
+plugins:
+  zeta: {limits: {instances: -1}}
+  alpha: {limits: {instances: -2}}
+  mid: {breaker: {failures: -3}}
+`)
+	_, first = config.Parse(plugins, "moat.yaml", dir)
+	for range 50 {
+		if _, err := config.Parse(plugins, "moat.yaml", dir); err == nil || err.Error() != first.Error() {
+			t.Fatalf("the same file gave two different errors:\n%v\n%v", first, err)
+		}
+	}
+	if !strings.Contains(first.Error(), "plugins.alpha") {
+		t.Errorf("first error %q; want the first plugin in name order, plugins.alpha", first)
+	}
+	// Check (missing modules) is ordered the same way.
+	missing := []byte("plugins:\n  zz: {}\n  aa: {}\n  mm: {}\n")
+	c, err := config.Parse(missing, "moat.yaml", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if err := c.Check(); err == nil || !strings.Contains(err.Error(), "plugins.aa:") {
+			t.Fatalf("Check: %v; want plugins.aa reported first every time", err)
 		}
 	}
 }

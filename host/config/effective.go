@@ -42,6 +42,9 @@ func (c *Config) EffectiveYAML() ([]byte, error) {
 	e.Breaker = c.Breaker.over(DefaultBreaker)
 	e.Plugins = make(map[string]Plugin, len(c.Plugins))
 	for name, p := range c.Plugins {
+		if c.Absent(name) {
+			continue
+		}
 		prefix := c.PluginPrefix(name)
 		p.Path, p.Prefix = c.PluginPath(name), &prefix
 		p.Limits = limitsOf(c.PluginLimits(name))

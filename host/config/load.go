@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -66,7 +67,7 @@ func Load(paths, environ []string) (*Config, error) {
 
 // loadBuiltin is the built-in configuration under the MOAT_ variables of
 // environ. Its plugins: entries grant the bundled plugins what they need;
-// Check drops an entry whose module is not there, rather than refusing.
+// an entry whose module is not there is Absent, rather than an error.
 func loadBuiltin(environ []string) (*Config, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -369,7 +370,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("http.allowed_origins[%d]: %q is not an origin; write scheme://host[:port], such as https://app.example.com", i, o)
 		}
 	}
-	for name := range c.Roles {
+	// Keys of maps are checked in sorted order, so that the same bad file
+	// gives the same first error every time.
+	for _, name := range slices.Sorted(maps.Keys(c.Roles)) {
 		if name == "" || !namePattern.MatchString(name) {
 			return fmt.Errorf("roles.%s: a role name may hold only letters, digits, '_', '-' and '.'", name)
 		}
@@ -392,7 +395,8 @@ func (c *Config) validate() error {
 	if err := c.Limits.validate("limits"); err != nil {
 		return err
 	}
-	for name, p := range c.Plugins {
+	for _, name := range slices.Sorted(maps.Keys(c.Plugins)) {
+		p := c.Plugins[name]
 		key := "plugins." + name
 		if name == "" || !namePattern.MatchString(name) {
 			return fmt.Errorf("%s: a plugin name may hold only letters, digits, '_', '-' and '.'; rename it", key)
@@ -478,7 +482,11 @@ func (c *Config) Check() error {
 			return fmt.Errorf("plugins_dir: %s is not a folder; point plugins_dir (or --plugins) at the folder that holds the .wasm files", c.PluginsDir)
 		}
 	}
-	for name, p := range c.Plugins {
+	for _, name := range slices.Sorted(maps.Keys(c.Plugins)) {
+		if c.Absent(name) {
+			continue
+		}
+		p := c.Plugins[name]
 		path := p.Path
 		hint := "fix plugins." + name + ".path (relative paths are relative to the config file)"
 		if path == "" {
@@ -486,16 +494,23 @@ func (c *Config) Check() error {
 			hint = "put " + name + ".wasm in plugins_dir or set plugins." + name + ".path"
 		}
 		if _, err := os.Stat(path); err != nil {
-			if c.builtin && p.Path == "" && os.IsNotExist(err) {
-				// A bundled plugin the built-in grants name, not built
-				// or not in this plugins_dir.
-				delete(c.Plugins, name)
-				continue
-			}
 			return fmt.Errorf("plugins.%s: %w; %s", name, err, hint)
 		}
 	}
 	return nil
+}
+
+// Absent reports whether the named plugin is one the built-in
+// configuration grants but whose module is not in plugins_dir (not built,
+// or another plugins_dir was chosen). Such an entry is not served and not
+// an error; in a configuration file of one's own, a missing module is.
+func (c *Config) Absent(name string) bool {
+	p, ok := c.Plugins[name]
+	if !c.builtin || !ok || p.Path != "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(c.PluginsDir, name+".wasm"))
+	return os.IsNotExist(err)
 }
 
 // PluginPath is the module file of the named plugin.

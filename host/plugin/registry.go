@@ -116,7 +116,9 @@ func Names(cfg *config.Config) ([]string, error) {
 		}
 	}
 	for name := range cfg.Plugins {
-		set[name] = true
+		if !cfg.Absent(name) {
+			set[name] = true
+		}
 	}
 	names := make([]string, 0, len(set))
 	for name := range set {
