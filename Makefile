@@ -75,16 +75,17 @@ bench:
 		-wall $$(( $$(date +%s) - $$(cat out/started) ))
 
 ## examples: build every examples/<lang>/hello, each with its own toolchain
-## (Go, wabt, clang-14 for wasm32-wasi, cargo with the wasm32-wasi target,
-## Node.js); CARGO and RUSTC choose the Rust tools, e.g.
-## make examples CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc
-CARGO ?= cargo
-RUSTC ?= rustc
+## (Go, wabt, clang-14 for wasm32-wasi, Rust, Node.js). Rust: the first
+## toolchain with a WASI standard library, the rustc and cargo on PATH
+## (target wasm32-wasip1, Rust 1.78 and later) or Debian's (wasm32-wasi);
+## RUSTC and CARGO choose others, e.g. make examples RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
 examples:
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o examples/go/hello/hello.wasm ./examples/go/hello
 	wat2wasm examples/wat/hello/hello.wat -o examples/wat/hello/hello.wasm
 	$(MAKE) -C examples/c/hello
-	cd examples/rust/hello && RUSTC=$(RUSTC) $(CARGO) build --release --target wasm32-wasi
+	eval "$$(examples/rust/toolchain.sh)" && cd examples/rust/hello && \
+		RUSTC=$$RUSTC $$CARGO build --release --target $$TARGET && \
+		cp target/$$TARGET/release/hello.wasm hello.wasm
 	cd examples/assemblyscript/hello && npm ci --no-audit --no-fund && npm run build
 
 ## chaos: the chaos suite with the race detector, the soak at full size

@@ -1,7 +1,6 @@
 package examples_test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,7 @@ import (
 )
 
 // TestRustHello builds examples/rust/hello against sdk/rust with rustc for
-// wasm32-wasi, as its README's cargo command does, and checks the module
+// WASI preview 1, as its README's cargo command does, and checks the module
 // moat serves.
 func TestRustHello(t *testing.T) {
 	checkHello(t, buildRustHello(t))
@@ -21,18 +20,19 @@ func TestRustHello(t *testing.T) {
 // The build goes to a temporary folder, so the source tree stays clean.
 func buildRustHello(t testing.TB) string {
 	t.Helper()
-	rustc := rustcForWASI(t)
+	rust := testplugin.Rust(t)
+	rustc, target := rust.Rustc, "--target="+rust.Target
 	root := testplugin.Root(t)
 	out := t.TempDir()
 
 	// The same settings as the crates' Cargo.toml files: edition 2021, and
 	// the release profile of the example (opt-level "s", LTO, strip).
 	rlib := filepath.Join(out, "libmoat.rlib")
-	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s",
+	runRustc(t, rustc, "--edition=2021", target, "-C", "opt-level=s",
 		"--crate-type=rlib", "--crate-name=moat", "-o", rlib,
 		filepath.Join(root, "sdk", "rust", "src", "lib.rs"))
 	wasm := filepath.Join(out, "hello.wasm")
-	runRustc(t, rustc, "--edition=2021", "--target=wasm32-wasi", "-C", "opt-level=s", "-C", "lto", "-C", "strip=symbols",
+	runRustc(t, rustc, "--edition=2021", target, "-C", "opt-level=s", "-C", "lto", "-C", "strip=symbols",
 		"--crate-type=cdylib", "--crate-name=hello", "--extern", "moat="+rlib, "-o", wasm,
 		filepath.Join(root, "examples", "rust", "hello", "src", "lib.rs"))
 	return wasm
@@ -41,7 +41,7 @@ func buildRustHello(t testing.TB) string {
 // TestRustSDK runs the SDK's own Rust tests (JSON, description, dispatch),
 // built natively by the same rustc.
 func TestRustSDK(t *testing.T) {
-	rustc := rustcForWASI(t)
+	rustc := testplugin.Rust(t).Rustc
 	bin := filepath.Join(t.TempDir(), "moat-sdk-test")
 	runRustc(t, rustc, "--edition=2021", "--test", "--crate-name=moat", "-o", bin,
 		filepath.Join(testplugin.Root(t), "sdk", "rust", "src", "lib.rs"))
@@ -52,33 +52,6 @@ func TestRustSDK(t *testing.T) {
 	if !strings.Contains(string(out), "test result: ok") {
 		t.Fatalf("the SDK's tests said:\n%s", out)
 	}
-}
-
-// rustcForWASI returns a rustc that has the standard library for
-// wasm32-wasi: Debian's first, as a rustup toolchain on PATH often lacks
-// the target. Under CI its absence fails the test; elsewhere it skips.
-func rustcForWASI(t testing.TB) string {
-	t.Helper()
-	const install = "apt-get install rustc libstd-rust-dev-wasm32 (or rustup target add wasm32-wasi)"
-	candidates := []string{"/usr/bin/rustc"}
-	if p, err := exec.LookPath("rustc"); err == nil {
-		candidates = append(candidates, p)
-	}
-	for _, rustc := range candidates {
-		sysroot, err := exec.Command(rustc, "--print", "sysroot").Output()
-		if err != nil {
-			continue
-		}
-		std := filepath.Join(strings.TrimSpace(string(sysroot)), "lib", "rustlib", "wasm32-wasi")
-		if _, err := os.Stat(std); err == nil {
-			return rustc
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("rustc with the wasm32-wasi standard library is required under CI: %s", install)
-	}
-	t.Skipf("no rustc with the wasm32-wasi standard library: %s", install)
-	return ""
 }
 
 func runRustc(t testing.TB, rustc string, args ...string) {

@@ -22,7 +22,7 @@ func TestNewBuildsInEveryLanguage(t *testing.T) {
 	}{
 		{"go", buildGo, "demo.wasm"},
 		{"c", buildC, "demo.wasm"},
-		{"rust", buildRust, "target/wasm32-wasi/release/demo.wasm"},
+		{"rust", buildRust, "target/wasm32-wasip1/release/demo.wasm"},
 		{"assemblyscript", buildAssemblyScript, "build/demo.wasm"},
 	}
 	for _, c := range cases {
@@ -97,35 +97,22 @@ func buildC(t *testing.T, dir string) {
 	runIn(t, dir, nil, mk, "CC="+clang)
 }
 
-// buildRust runs cargo with a rustc that has the wasm32-wasi standard
-// library: Debian's first, as a rustup toolchain on PATH often lacks it.
+// buildRust runs the README's cargo command with a toolchain that has a
+// WASI standard library, and puts the module where the README's current
+// target (wasm32-wasip1) leaves it, whichever name the toolchain uses.
 func buildRust(t *testing.T, dir string) {
-	const install = "apt-get install rustc cargo libstd-rust-dev-wasm32 (or rustup target add wasm32-wasi)"
-	type toolchain struct{ cargo, rustc string }
-	candidates := []toolchain{{"/usr/bin/cargo", "/usr/bin/rustc"}}
-	if cargo, err := exec.LookPath("cargo"); err == nil {
-		if rustc, err := exec.LookPath("rustc"); err == nil {
-			candidates = append(candidates, toolchain{cargo, rustc})
+	rust := testplugin.Rust(t)
+	runIn(t, dir, []string{"RUSTC=" + rust.Rustc}, rust.Cargo, "build", "--release", "--target", rust.Target, "--offline")
+	if rust.Target != "wasm32-wasip1" {
+		built := filepath.Join(dir, "target", rust.Target, "release", "demo.wasm")
+		want := filepath.Join(dir, "target", "wasm32-wasip1", "release", "demo.wasm")
+		if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(built, want); err != nil {
+			t.Fatal(err)
 		}
 	}
-	for _, tc := range candidates {
-		if _, err := os.Stat(tc.cargo); err != nil {
-			continue
-		}
-		sysroot, err := exec.Command(tc.rustc, "--print", "sysroot").Output()
-		if err != nil {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(strings.TrimSpace(string(sysroot)), "lib", "rustlib", "wasm32-wasi")); err != nil {
-			continue
-		}
-		runIn(t, dir, []string{"RUSTC=" + tc.rustc}, tc.cargo, "build", "--release", "--target", "wasm32-wasi", "--offline")
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("cargo and rustc with the wasm32-wasi standard library are required under CI: %s", install)
-	}
-	t.Skipf("no cargo and rustc with the wasm32-wasi standard library: %s", install)
 }
 
 func buildAssemblyScript(t *testing.T, dir string) {

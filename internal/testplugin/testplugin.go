@@ -111,3 +111,48 @@ func build(tb testing.TB, key string, command func(out string) *exec.Cmd) []byte
 	cache[key] = b
 	return b
 }
+
+// RustToolchain is a rustc and cargo that can build plugins, and the name
+// their version gives the WASI preview 1 target.
+type RustToolchain struct {
+	Rustc, Cargo string
+	// Target is wasm32-wasip1 (Rust 1.78 and later) or wasm32-wasi (older
+	// Rust, such as Debian's 1.63; Rust 1.84 removed the name).
+	Target string
+}
+
+// Rust finds a toolchain with a WASI standard library: the rustc and cargo
+// on PATH first, then Debian's, as examples/rust/toolchain.sh does. A
+// rustup toolchain without the target is passed over. Under CI its absence
+// fails the test; elsewhere it skips.
+func Rust(tb testing.TB) RustToolchain {
+	tb.Helper()
+	const install = "rustup target add wasm32-wasip1, or apt-get install rustc cargo libstd-rust-dev-wasm32"
+	var candidates []RustToolchain
+	if rustc, err := exec.LookPath("rustc"); err == nil {
+		if cargo, err := exec.LookPath("cargo"); err == nil {
+			candidates = append(candidates, RustToolchain{Rustc: rustc, Cargo: cargo})
+		}
+	}
+	candidates = append(candidates, RustToolchain{Rustc: "/usr/bin/rustc", Cargo: "/usr/bin/cargo"})
+	for _, tc := range candidates {
+		if _, err := os.Stat(tc.Cargo); err != nil {
+			continue
+		}
+		sysroot, err := exec.Command(tc.Rustc, "--print", "sysroot").Output()
+		if err != nil {
+			continue
+		}
+		for _, target := range []string{"wasm32-wasip1", "wasm32-wasi"} {
+			if _, err := os.Stat(filepath.Join(strings.TrimSpace(string(sysroot)), "lib", "rustlib", target)); err == nil {
+				tc.Target = target
+				return tc
+			}
+		}
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("rustc and cargo with a WASI standard library are required under CI: %s", install)
+	}
+	tb.Skipf("no rustc and cargo with a WASI standard library: %s", install)
+	return RustToolchain{}
+}

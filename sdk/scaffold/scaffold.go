@@ -49,7 +49,7 @@ var Languages = []string{"go", "rust", "c", "assemblyscript"}
 // plugin's name).
 var BuildCommands = map[string][2]string{
 	"go":             {"GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm .", "NAME.wasm"},
-	"rust":           {"cargo build --release --target wasm32-wasi", "target/wasm32-wasi/release/NAME.wasm"},
+	"rust":           {"cargo build --release --target wasm32-wasip1", "target/wasm32-wasip1/release/NAME.wasm"},
 	"c":              {"make", "NAME.wasm"},
 	"assemblyscript": {"npm install && npm run build", "build/NAME.wasm"},
 }
