@@ -295,5 +295,12 @@ func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine,
 	return p, closeKV, nil
 }
 
+// EffectiveYAML is the configuration as moat runs it, every default
+// written out (see config.Config.EffectiveYAML), as moat config check
+// prints it.
+func EffectiveYAML(cfg *config.Config) ([]byte, error) {
+	return cfg.EffectiveYAML(plugin.DefaultLimits())
+}
+
 // GoVersion is the Go release moat was built with.
 func GoVersion() string { return runtime.Version() }

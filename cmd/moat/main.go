@@ -371,7 +371,7 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	out, err := cfg.EffectiveYAML()
+	out, err := host.EffectiveYAML(cfg)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/moat-mcp/moat/sandbox"
 )
 
 // Config is the whole configuration.
@@ -149,31 +147,33 @@ func (c *Config) PluginBreaker(name string) Breaker {
 	return c.Plugins[name].Breaker.over(c.Breaker.over(DefaultBreaker))
 }
 
-// Sandbox returns the limits for the sandbox, l over base field by field.
-func (l Limits) Sandbox(base sandbox.Limits) sandbox.Limits {
+// Over returns l over base, field by field: each field l sets replaces
+// base's.
+func (l Limits) Over(base Limits) Limits {
 	if l.Timeout > 0 {
-		base.Timeout = time.Duration(l.Timeout)
+		base.Timeout = l.Timeout
 	}
 	if l.Memory > 0 {
-		base.Memory = uint64(l.Memory)
+		base.Memory = l.Memory
 	}
 	if l.Output > 0 {
-		base.Output = uint64(l.Output)
+		base.Output = l.Output
 	}
 	if l.Instances > 0 {
 		base.Instances = l.Instances
 	}
 	if l.QueueTimeout > 0 {
-		base.QueueTimeout = time.Duration(l.QueueTimeout)
+		base.QueueTimeout = l.QueueTimeout
 	}
 	return base
 }
 
-// PluginLimits are the limits of the named plugin: its own over the
-// configuration's over the sandbox's defaults.
-func (c *Config) PluginLimits(name string) sandbox.Limits {
-	base := c.Limits.Sandbox(sandbox.DefaultLimits)
-	return c.Plugins[name].Limits.Sandbox(base)
+// PluginLimits are the limits the configuration sets for the named
+// plugin: its own over the top level's. A field neither sets is zero, and
+// takes the sandbox's default when the plugin loads: the runtime that gives
+// each limit its meaning keeps its default, in one place.
+func (c *Config) PluginLimits(name string) Limits {
+	return c.Plugins[name].Limits.Over(c.Limits)
 }
 
 // PluginPrefix is the prefix of the named plugin's tools.

@@ -65,7 +65,7 @@ func FuzzParse(f *testing.F) {
 		if c == nil {
 			t.Fatal("neither a configuration nor an error")
 		}
-		out, err := c.EffectiveYAML()
+		out, err := c.EffectiveYAML(sandboxDefaults)
 		if err != nil {
 			t.Fatalf("accepted, but cannot print it: %v", err)
 		}

@@ -24,7 +24,7 @@ func TestDefaultHasEveryDefault(t *testing.T) {
 		t.Fatalf("default breaker = %+v", b)
 	}
 	l := c.PluginLimits("anything")
-	if l.Timeout != 10*time.Second || l.Memory != 64<<20 || l.Output != 1<<20 || l.Instances != 4 || l.QueueTimeout != time.Second {
+	if time.Duration(l.Timeout) != 10*time.Second || l.Memory != 64<<20 || l.Output != 1<<20 || l.Instances != 4 || time.Duration(l.QueueTimeout) != time.Second {
 		t.Fatalf("default limits = %+v", l)
 	}
 	if c.PluginPrefix("time") != "time_" {
@@ -45,8 +45,9 @@ plugins:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Output is set by no layer: it stays unset, for the sandbox's default.
 	l := c.PluginLimits("time")
-	if l.Timeout != 5*time.Second || l.Instances != 2 || l.Memory != 16<<20 || l.QueueTimeout != 250*time.Millisecond || l.Output != 1<<20 {
+	if time.Duration(l.Timeout) != 5*time.Second || l.Instances != 2 || l.Memory != 16<<20 || time.Duration(l.QueueTimeout) != 250*time.Millisecond || l.Output != 0 {
 		t.Fatalf("time limits = %+v", l)
 	}
 	if c.PluginPrefix("time") != "" || c.PluginPrefix("fetch") != "fetch_" {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moat-mcp/moat/sandbox"
 	"gopkg.in/yaml.v3"
 )
 
@@ -36,9 +35,11 @@ func (c *Config) SecretValues() []string {
 // Each value that came through a ${env:} or ${file:} reference, and each
 // grants.config value, reads "[redacted]". API key digests are shown: they
 // are digests, not keys. Plugins found only in plugins_dir are not listed.
-func (c *Config) EffectiveYAML() ([]byte, error) {
+// defaults are the limits of a plugin that sets none (the sandbox's), so
+// that every limit is written out.
+func (c *Config) EffectiveYAML(defaults Limits) ([]byte, error) {
 	e := *c
-	e.Limits = limitsOf(c.Limits.Sandbox(sandbox.DefaultLimits))
+	e.Limits = c.Limits.Over(defaults)
 	e.Breaker = c.Breaker.over(DefaultBreaker)
 	e.Plugins = make(map[string]Plugin, len(c.Plugins))
 	for name, p := range c.Plugins {
@@ -47,7 +48,7 @@ func (c *Config) EffectiveYAML() ([]byte, error) {
 		}
 		prefix := c.PluginPrefix(name)
 		p.Path, p.Prefix = c.PluginPath(name), &prefix
-		p.Limits = limitsOf(c.PluginLimits(name))
+		p.Limits = c.PluginLimits(name).Over(defaults)
 		p.Breaker = c.PluginBreaker(name)
 		// A zero size means "the default" when read but is no size when
 		// written ("0B" does not load): write the defaults out.
@@ -102,14 +103,6 @@ func (c *Config) redact(n *yaml.Node, path string, segs []string) {
 			// would be read as a reference.
 			n.Value = strings.ReplaceAll(n.Value, "${", "$${")
 		}
-	}
-}
-
-// limitsOf writes sandbox limits as the configuration does.
-func limitsOf(l sandbox.Limits) Limits {
-	return Limits{
-		Timeout: Duration(l.Timeout), Memory: Size(l.Memory), Output: Size(l.Output),
-		Instances: l.Instances, QueueTimeout: Duration(l.QueueTimeout),
 	}
 }
 

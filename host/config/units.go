@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moat-mcp/moat/sandbox"
 	"gopkg.in/yaml.v3"
 )
 
@@ -63,4 +62,17 @@ func (z *Size) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (z Size) String() string { return sandbox.FormatSize(uint64(z)) }
+// String writes z as the configuration reads it: "64MiB", "512KiB",
+// "100B", in the largest unit that divides it.
+func (z Size) String() string {
+	n := uint64(z)
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return strconv.FormatUint(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatUint(n, 10) + "B"
+}

@@ -154,10 +154,29 @@ func Load(ctx context.Context, cfg *config.Config, engine *sandbox.Engine, opts 
 func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 	b := cfg.PluginBreaker(name)
 	return Spec{
-		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: cfg.PluginLimits(name),
+		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: SandboxLimits(cfg.PluginLimits(name)),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
 		Grants:  cfg.Plugins[name].Grants,
 		Host:    opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics,
+	}
+}
+
+// SandboxLimits are the limits the configuration sets, for the sandbox;
+// fields it leaves unset take the sandbox's defaults at load.
+func SandboxLimits(l config.Limits) sandbox.Limits {
+	return sandbox.Limits{
+		Timeout: time.Duration(l.Timeout), Memory: uint64(l.Memory), Output: uint64(l.Output),
+		Instances: l.Instances, QueueTimeout: time.Duration(l.QueueTimeout),
+	}
+}
+
+// DefaultLimits are the sandbox's defaults as the configuration writes
+// them.
+func DefaultLimits() config.Limits {
+	d := sandbox.DefaultLimits
+	return config.Limits{
+		Timeout: config.Duration(d.Timeout), Memory: config.Size(d.Memory), Output: config.Size(d.Output),
+		Instances: d.Instances, QueueTimeout: config.Duration(d.QueueTimeout),
 	}
 }
 
