@@ -69,7 +69,9 @@ func TestBreakerMetricsAndHealth(t *testing.T) {
 	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "time.wasm"))
 	watPlugin(t, "faulty", dir, "faulty")
 	config := filepath.Join(dir, "moat.yaml")
-	writeFile(t, config, "plugins_dir: .\nplugins:\n  faulty:\n    breaker: {failures: 2, open_for: 1s}\n")
+	// open_for is long enough that the call made while the breaker is open
+	// finds it open even on a slow machine; the trial after it is awaited.
+	writeFile(t, config, "plugins_dir: .\nplugins:\n  faulty:\n    breaker: {failures: 2, open_for: 4s}\n")
 	srv := startHTTP(t, "--config", config)
 	admin := adminURL(t, srv.log)
 	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
@@ -137,11 +139,15 @@ func TestBreakerMetricsAndHealth(t *testing.T) {
 		t.Errorf("/readyz with one plugin quarantined: %d, want 200", code)
 	}
 
-	// After open_for, one good trial call closes the breaker.
-	time.Sleep(1200 * time.Millisecond)
-	if res := callTool(t, s, "faulty_ok", map[string]any{}); res.IsError {
-		t.Fatalf("the half-open trial: %q", text(res))
-	}
+	// After open_for, one good trial call closes the breaker; until then
+	// calls are refused as quarantined.
+	eventually(t, time.Minute, "a call to faulty_ok succeeds once open_for has passed", func() bool {
+		res := callTool(t, s, "faulty_ok", map[string]any{})
+		if res.IsError && !strings.Contains(text(res), "quarantined") {
+			t.Fatalf("the half-open trial: %q", text(res))
+		}
+		return !res.IsError
+	})
 	_, metrics = get(t, admin+"/metrics")
 	if got := metricValue(t, metrics, `moat_breaker_state{plugin="faulty"}`); got != 0 {
 		t.Fatalf("breaker state after a good trial = %v, want 0 (closed)", got)
@@ -198,20 +204,20 @@ func TestReadinessThroughStartServeAndDrain(t *testing.T) {
 	s := connect(t, &mcp.StreamableClientTransport{Endpoint: url}, "2025-11-25")
 	result := make(chan string, 1)
 	go func() {
-		res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "slow_sleep", Arguments: map[string]any{"ms": 1500}})
+		res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "slow_sleep", Arguments: map[string]any{"ms": 4000}})
 		if err != nil {
 			result <- err.Error()
 			return
 		}
 		result <- text(res)
 	}()
-	time.Sleep(400 * time.Millisecond)
+	eventually(t, 30*time.Second, "the slow call is running", func() bool { return inflight(t, admin) == 1 })
 	cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(100 * time.Millisecond)
-	if code, body := get(t, admin+"/readyz"); code != 503 || !strings.Contains(body, "draining") {
-		t.Fatalf("/readyz during the drain: %d %q", code, body)
-	}
-	if got := <-result; got != "slept 1500ms" {
+	eventually(t, 30*time.Second, "/readyz says draining", func() bool {
+		code, body := get(t, admin+"/readyz")
+		return code == 503 && strings.Contains(body, "draining")
+	})
+	if got := <-result; got != "slept 4000ms" {
 		t.Fatalf("the call in flight during the drain: %q", got)
 	}
 	if err := <-done; err != nil {
@@ -232,15 +238,16 @@ func TestMaxInflightRefusesAtOnce(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		callTool(t, s, "slow_sleep", map[string]any{"ms": 1000})
+		callTool(t, s, "slow_sleep", map[string]any{"ms": 3000})
 	}()
-	time.Sleep(300 * time.Millisecond)
+	admin := adminURL(t, srv.log)
+	eventually(t, 30*time.Second, "the first call is running", func() bool { return inflight(t, admin) == 1 })
 	res := callTool(t, s, "slow_sleep", map[string]any{"ms": 0})
 	if !res.IsError || !strings.Contains(text(res), "max_inflight") {
 		t.Fatalf("a second call past max_inflight 1: isError=%v %q", res.IsError, text(res))
 	}
 	wg.Wait()
-	_, metrics := get(t, adminURL(t, srv.log)+"/metrics")
+	_, metrics := get(t, admin+"/metrics")
 	if got := metricValue(t, metrics, `moat_rejected_calls_total{reason="max_inflight"}`); got != 1 {
 		t.Fatalf("rejections counted: %v", got)
 	}

@@ -75,7 +75,8 @@ func TestSIGTERMDrainsInFlightCalls(t *testing.T) {
 		}
 		result <- res
 	}()
-	time.Sleep(500 * time.Millisecond) // the call is now sleeping in the plugin
+	admin := adminURL(t, srv.log)
+	eventually(t, 30*time.Second, "the call is sleeping in the plugin", func() bool { return inflight(t, admin) == 1 })
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
