@@ -34,6 +34,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/moat-mcp/moat/host"
 	"github.com/moat-mcp/moat/host/auth"
@@ -202,7 +203,37 @@ func serve(args []string, stderr io.Writer) error {
 	log := host.NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	served := make(chan struct{})
+	defer close(served)
+	go watchShutdown(ctx, stop, served, time.Duration(cfg.ShutdownTimeout), stderr)
 	return host.Serve(ctx, cfg, host.ServeOptions{Log: log, Reload: load})
+}
+
+// shutdownGrace is how long past shutdown_timeout moat may take to stop
+// before it exits regardless.
+const shutdownGrace = 10 * time.Second
+
+// watchShutdown bounds a shutdown: once the first SIGINT or SIGTERM has
+// arrived, a second one ends moat at once (the signals' default action is
+// restored), and if serving has not returned within shutdown_timeout and
+// shutdownGrace, moat exits with status 1, saying so. The drain cancels the
+// calls it abandons, so this fires only when something no cancellation
+// reaches holds the shutdown.
+func watchShutdown(ctx context.Context, stop func(), served <-chan struct{}, timeout time.Duration, stderr io.Writer) {
+	select {
+	case <-served:
+		return
+	case <-ctx.Done():
+	}
+	stop()
+	t := time.NewTimer(timeout + shutdownGrace)
+	defer t.Stop()
+	select {
+	case <-served:
+	case <-t.C:
+		fmt.Fprintf(stderr, "moat: still shutting down %v after the signal (shutdown_timeout %v); exiting with work abandoned\n", timeout+shutdownGrace, timeout)
+		os.Exit(1)
+	}
 }
 
 func call(args []string, stdout, stderr io.Writer) error {

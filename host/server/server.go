@@ -54,7 +54,7 @@ type Server struct {
 	// transport is "http" or "stdio", set when serving starts.
 	transport string
 
-	calls    calls        // tool calls in flight, for the drain
+	calls    callSet      // tool calls in flight, for the drain
 	inflight atomic.Int64 // the same, for max_inflight
 	posts    calls        // HTTP POST requests in flight, which carry the calls' answers
 }
@@ -107,11 +107,15 @@ const errDraining = "moat is shutting down and takes no new calls; retry against
 
 func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if !s.calls.start() {
+		p := s.principal(req.GetExtra())
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		run := &running{tool: t.Name, plugin: t.Plugin.Name, principal: principalID(p), since: time.Now(), cancel: cancel}
+		if !s.calls.start(run) {
 			s.opts.Metrics.Reject("draining")
 			return toolError(errDraining), nil
 		}
-		defer s.calls.done()
+		defer s.calls.done(run)
 		if n := s.inflight.Add(1); s.opts.MaxInflight > 0 && n > int64(s.opts.MaxInflight) {
 			s.inflight.Add(-1)
 			s.opts.Metrics.Reject("max_inflight")
@@ -121,7 +125,6 @@ func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
 		s.opts.Metrics.InflightAdd(1)
 		defer s.opts.Metrics.InflightAdd(-1)
 
-		p := s.principal(req.GetExtra())
 		secrets := s.opts.Secrets
 		if secrets != nil && p != nil && p.Token != "" {
 			secrets = secrets.WithExtra(p.Token)
@@ -252,10 +255,14 @@ func (s *Server) Drain(ctx context.Context) bool {
 }
 
 // InFlight is the number of tool calls running now.
-func (s *Server) InFlight() int {
-	s.calls.mu.Lock()
-	defer s.calls.mu.Unlock()
-	return s.calls.n
+func (s *Server) InFlight() int { return s.calls.len() }
+
+// principalID names a principal in logs and audit records.
+func principalID(p *auth.Principal) string {
+	if p == nil {
+		return "anonymous"
+	}
+	return p.ID
 }
 
 // calls counts the tool calls in flight, and refuses new ones once a drain

@@ -136,12 +136,11 @@ func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener, shutdownTimeout
 	go func() { shutdown <- srv.Shutdown(shutCtx) }()
 	if !s.Drain(shutCtx) || !s.posts.drain(shutCtx) {
 		s.log.Warn("shutdown timeout passed with calls still running; they are cut off", "in_flight", s.InFlight())
+		s.abandonCalls()
 	}
 	// Long-lived streams (a session's GET) would hold Shutdown until its
-	// deadline; the calls are done, so end the sessions.
-	for ss := range s.mcp.Sessions() {
-		_ = ss.Close()
-	}
+	// deadline; the calls are done or abandoned, so end the sessions.
+	s.closeSessions(abandonGrace)
 	select {
 	case err := <-shutdown:
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -174,15 +173,20 @@ func (s *Server) ServeStdio(ctx context.Context, t mcp.Transport, shutdownTimeou
 	defer cancel()
 	if !s.Drain(shutCtx) {
 		s.log.Warn("shutdown timeout passed with calls still running; they are cut off", "in_flight", s.InFlight())
+		s.abandonCalls()
 	}
 	stop()
 	select {
 	case err := <-ran:
 		return ignoreClosed(err)
-	case <-time.After(time.Second):
+	case <-time.After(abandonGrace):
 		return nil
 	}
 }
+
+// abandonGrace is how long a shutdown waits, past shutdown_timeout, for
+// abandoned calls to notice their cancellation and sessions to close.
+const abandonGrace = 2 * time.Second
 
 func ignoreClosed(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, mcp.ErrConnectionClosed) {

@@ -1,0 +1,59 @@
+package main_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Whatever a call is waiting on, SIGTERM ends moat within shutdown_timeout
+// and a moment, and the log names the call it abandoned. Here the call waits
+// on an upstream that never answers, under a deadline and an http timeout of
+// an hour.
+func TestShutdownEndsWithACallStuck(t *testing.T) {
+	needBuild(t)
+	var reached atomic.Bool
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Store(true)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer upstream.Close()
+	defer close(release)
+
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(filepath.Dir(moatBin), "caps.wasm"), filepath.Join(dir, "caps.wasm"))
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins_dir: .\nshutdown_timeout: 1s\nlimits: {timeout: 1h}\nplugins:\n  caps:\n    grants:\n      http: {hosts: [\""+upstream.Listener.Addr().String()+"\"], timeout: 1h}\n")
+	srv := startHTTP(t, "--config", config)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+	go s.CallTool(context.Background(), &mcp.CallToolParams{Name: "caps_fetch", Arguments: map[string]any{"url": upstream.URL + "/never"}})
+	eventually(t, 30*time.Second, "the call reaches the upstream", reached.Load)
+
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// shutdown_timeout is 1s; the bound is generous for a busy machine, and
+	// far below the hour the call would otherwise wait.
+	select {
+	case err := <-srv.done:
+		srv.done <- err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("moat still running 30s after SIGTERM with shutdown_timeout 1s:\n%s", srv.log)
+	}
+	log := srv.log.String()
+	if !strings.Contains(log, "abandoned") || !strings.Contains(log, "caps_fetch") {
+		t.Fatalf("the log does not name the abandoned call:\n%s", log)
+	}
+}
