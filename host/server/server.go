@@ -77,9 +77,6 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 	return s
 }
 
-// MCP is the underlying go-sdk server.
-func (s *Server) MCP() *mcp.Server { return s.mcp }
-
 func mcpTool(t *plugin.Tool) *mcp.Tool {
 	tool := &mcp.Tool{
 		Name:        t.Name,
