@@ -99,7 +99,7 @@ func (r *reloader) reconcile(ctx context.Context) {
 	for _, name := range names {
 		want[name] = true
 		spec := plugin.SpecFor(r.cfg, name, r.opts)
-		digest, err := plugin.FileDigest(spec.Path)
+		digest, err := plugin.FileDigest(spec.Path, spec.MaxModuleSize)
 		if err != nil {
 			continue // removed or unreadable mid-scan: the next event tells
 		}
