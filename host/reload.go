@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -99,11 +101,22 @@ func (r *reloader) reconcile(ctx context.Context) {
 	for _, name := range names {
 		want[name] = true
 		spec := plugin.SpecFor(r.cfg, name, r.opts)
+		old, loaded := r.reg.Plugin(name)
 		digest, err := plugin.FileDigest(spec.Path, spec.MaxModuleSize)
 		if err != nil {
-			continue // removed or unreadable mid-scan: the next event tells
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed mid-scan: the next event tells
+			}
+			// Not a module moat will read (a FIFO, a device, too large):
+			// say so, as a load at start does.
+			failed++
+			if loaded {
+				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
+			} else {
+				r.log.Error("plugin not loaded", "plugin", name, "error", err)
+			}
+			continue
 		}
-		old, loaded := r.reg.Plugin(name)
 		if loaded && old.Same(spec, digest) {
 			continue
 		}

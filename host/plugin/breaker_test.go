@@ -12,7 +12,7 @@ import (
 // state-change hook takes: /health hung, and every later call of the
 // plugin with it. The chaos soak found it.
 func TestHealthAfterOpenForDoesNotDeadlock(t *testing.T) {
-	b := newBreaker("p", BreakerSettings{Failures: 1, OpenFor: 10 * time.Millisecond}, nil, nil)
+	b := newBreaker("p", BreakerSettings{Failures: 1, OpenFor: 10 * time.Millisecond}, nil, nil, nil)
 	trap := &sandbox.Fault{Plugin: "p", Kind: sandbox.ErrTrap, Detail: "call trapped"}
 	if _, err := b.run("p", func() ([]byte, error) { return nil, trap }); err == nil {
 		t.Fatal("a trap came back as success")

@@ -81,6 +81,10 @@ type Spec struct {
 	Metrics *observe.Metrics
 	// KV is the store behind the kv capability, or nil.
 	KV *capability.KV
+	// Secrets are redacted from the plugin's own text before an error
+	// quotes it and cuts it short, so that no cut leaves part of a secret
+	// showing; nil redacts nothing.
+	Secrets *observe.Secrets
 }
 
 // Options are what Load passes to every plugin.
@@ -91,6 +95,8 @@ type Options struct {
 	// KV is the store behind the kv capability; nil when no plugin was
 	// granted kv at start.
 	KV *capability.KV
+	// Secrets are what must never leave the host (see Spec.Secrets).
+	Secrets *observe.Secrets
 }
 
 // pluginName is what a plugin's name may hold: it becomes part of tool
@@ -158,7 +164,7 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: cfg.PluginLimits(name),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
 		Grants:  cfg.Plugins[name].Grants, MaxModuleSize: int64(cfg.MaxModuleSize),
-		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics,
+		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets,
 	}
 }
 
@@ -208,7 +214,7 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 	sum := sha256.Sum256(wasm)
 	p := &Plugin{Name: name, Path: abs, Prefix: spec.Prefix, Description: desc, Tools: tools, sandbox: sp, Granted: granted, Notices: notices,
 		Digest: hex.EncodeToString(sum[:]), spec: spec,
-		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics), metrics: spec.Metrics}
+		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics, spec.Secrets), metrics: spec.Metrics}
 	for _, t := range tools {
 		t.Plugin = p
 	}
