@@ -80,6 +80,12 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 					continue
 				}
 				r.warnRestart(cfg)
+				// A value granted or referenced by the new configuration is
+				// a secret from now on, before any plugin can be given it.
+				// Old ones stay: they may still be in flight.
+				if r.opts.Secrets != nil {
+					r.opts.Secrets.Add(cfg.SecretValues()...)
+				}
 				r.cfg = cfg
 			}
 			r.reconcile(ctx)

@@ -115,6 +115,48 @@ func TestPluginTextCannotCarryASecretOut(t *testing.T) {
 	}
 }
 
+// A value granted by a configuration that SIGHUP loaded is a secret like
+// one granted at start: the plugin that gets it cannot show it to the
+// client or /health. Only the values known at start were scrubbed.
+func TestSecretGrantedOnReloadIsScrubbed(t *testing.T) {
+	needBuild(t)
+	wasm, err := hostileWasm()
+	if err != nil {
+		t.Fatalf("building the hostile plugin: %v", err)
+	}
+	const first, second = "hk-first-Aq81-Wz", "hk-second-Pc52-Rt"
+	dir := t.TempDir()
+	copyFile(t, wasm, filepath.Join(dir, "hostile.wasm"))
+	config := filepath.Join(dir, "moat.yaml")
+	grant := func(v string) string {
+		return "plugins_dir: .\nplugins:\n  hostile:\n    grants:\n      config: {TOKEN: " + v + "}\n"
+	}
+	writeFile(t, config, grant(first))
+	srv := startHTTP(t, "--config", config)
+	admin := adminURL(t, srv.log)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+	if got := toolError(t, s, "hostile_badtype", map[string]any{}); strings.Contains(got, first) {
+		t.Fatalf("the secret granted at start reaches the client: %q", got)
+	}
+
+	writeFile(t, config, grant(second))
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, srv, "plugin replaced: plugin=hostile")
+	got := toolError(t, s, "hostile_badtype", map[string]any{})
+	if strings.Contains(got, second) || !strings.Contains(got, "[redacted]") {
+		t.Errorf("the secret granted on reload: the client sees %q; want it as [redacted]", got)
+	}
+	if _, body := get(t, admin+"/health"); strings.Contains(body, second) {
+		t.Errorf("/health shows the secret granted on reload:\n%s", body)
+	}
+	stop(t, srv)
+	if log := srv.log.String(); strings.Contains(log, second) || strings.Contains(log, first) {
+		t.Errorf("the log shows a secret:\n%s", log)
+	}
+}
+
 // A named pipe called x.wasm and a link to /dev/zero in plugins_dir, beside
 // a good plugin: the pipe blocked the loader for ever (moat never became
 // ready, and neither SIGHUP nor SIGTERM was acted on) and the link was read
