@@ -45,13 +45,13 @@ func TestPluginTextCannotCarryASecretOut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("building the hostile plugin: %v", err)
 	}
-	const secret = "hk-7Qv2-Zp9x-Lm4w"
+	const secret, number = "hk-7Qv2-Zp9x-Lm4w", "918000000"
 	dir := t.TempDir()
 	copyFile(t, wasm, filepath.Join(dir, "hostile.wasm"))
 	config := filepath.Join(dir, "moat.yaml")
 	audit := filepath.Join(dir, "audit.jsonl")
 	writeFile(t, config, "plugins_dir: .\naudit: {path: "+audit+"}\nbreaker: {failures: 100}\n"+
-		"plugins:\n  hostile:\n    grants:\n      config: {TOKEN: "+secret+"}\n")
+		"plugins:\n  hostile:\n    grants:\n      config: {TOKEN: "+secret+", NUMBER: \""+number+"\"}\n")
 	srv := startHTTP(t, "--config", config)
 	admin := adminURL(t, srv.log)
 	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
@@ -85,6 +85,14 @@ func TestPluginTextCannotCarryASecretOut(t *testing.T) {
 		if strings.Contains(body, secret) {
 			t.Errorf("/health after %s shows the secret:\n%s", c.tool, body)
 		}
+	}
+
+	// A numeric secret the plugin writes as 9.18e+08: the MCP library
+	// writes the number again in its shortest form, the secret.
+	res := callTool(t, s, "hostile_number", map[string]any{})
+	sc, _ := json.Marshal(res.StructuredContent)
+	if strings.Contains(string(sc), number) || !strings.Contains(string(sc), "[redacted]") {
+		t.Errorf("hostile_number: the client receives structuredContent %s; want the number redacted", sc)
 	}
 
 	_, metrics := get(t, admin+"/metrics")
