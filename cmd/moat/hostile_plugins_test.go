@@ -202,15 +202,22 @@ func TestBadFilesInPluginsDirStallNothing(t *testing.T) {
 		t.Errorf("/health: %s; want degraded with 2 failed to load", body)
 	}
 
-	// SIGHUP rescans plugins_dir past the bad files: a plugin added since
-	// is loaded, and the bad files are named again.
+	// A plugin added to the watched folder is loaded past the bad files.
 	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "clock.wasm"))
+	waitLog(t, srv, `plugin loaded: plugin=clock`)
+	if got := toolText(t, s, "clock_get_current_time", map[string]any{"timezone": "UTC"}); !strings.Contains(got, "UTC") {
+		t.Fatalf("the plugin added while serving: %q", got)
+	}
+	// SIGHUP rescans every plugin in name order, one rescan at a time:
+	// zero.wasm, the last, named after the SIGHUP line means the rescan
+	// went past the pipe.
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, srv, `plugin loaded: plugin=clock`)
-	if got := toolText(t, s, "clock_get_current_time", map[string]any{"timezone": "UTC"}); !strings.Contains(got, "UTC") {
-		t.Fatalf("the plugin added before SIGHUP: %q", got)
+	for deadline := time.Now().Add(30 * time.Second); !namedAfter(srv.log, "SIGHUP: re-reading", "zero.wasm is a character device"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rescan on SIGHUP never reached zero.wasm:\n%s", srv.log)
+		}
 	}
 
 	// SIGTERM drains and exits.
@@ -226,6 +233,21 @@ func TestBadFilesInPluginsDirStallNothing(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("moat did not exit within 30s of SIGTERM:\n%s", srv.log)
 	}
+}
+
+// namedAfter reports whether a line of the log holds second after a line
+// that holds first.
+func namedAfter(log *stderrLog, first, second string) bool {
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	seen := false
+	for _, line := range log.lines {
+		if seen && strings.Contains(line, second) {
+			return true
+		}
+		seen = seen || strings.Contains(line, first)
+	}
+	return false
 }
 
 // waitLog waits until moat's log holds want.
