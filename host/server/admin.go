@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -182,20 +183,27 @@ func (a *Admin) health(w http.ResponseWriter, _ *http.Request) {
 	w.Write(append(a.secrets.Load().ScrubJSON(body), '\n'))
 }
 
-// scrubLabels redacts secrets from the label values of families, which a
-// Gather has just built for this scrape alone.
+// scrubLabels redacts secrets from the label values of families. A Gather
+// builds each metric afresh for its scrape, but its label pairs are the
+// live metric's own, shared by every scrape: a pair to redact is replaced
+// in a copy of the list, never changed in place.
 func scrubLabels(s *observe.Secrets, families []*dto.MetricFamily) {
 	if s.Len() == 0 {
 		return
 	}
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if v := l.GetValue(); v != "" {
-					if scrubbed := s.Scrub(v); scrubbed != v {
-						l.Value = &scrubbed
-					}
+			copied := false
+			for i, l := range m.GetLabel() {
+				v := l.GetValue()
+				scrubbed := s.Scrub(v)
+				if scrubbed == v {
+					continue
 				}
+				if !copied {
+					m.Label, copied = slices.Clone(m.Label), true
+				}
+				m.Label[i] = &dto.LabelPair{Name: l.Name, Value: &scrubbed}
 			}
 		}
 	}
