@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/internal/testplugin"
+	"github.com/moat-mcp/moat/sandbox"
 )
 
 // ReadModule refuses what is not a regular file, or is too large, at once,
@@ -96,18 +99,28 @@ func TestLoadSkipsFilesThatAreNotModules(t *testing.T) {
 	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero.wasm")); err != nil {
 		t.Fatal(err)
 	}
+	cfg, err := config.Parse(nil, "test", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetPluginsDir(dir)
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	type loaded struct {
 		reg  *Registry
 		errs []error
 	}
 	done := make(chan loaded, 1)
 	go func() {
-		reg, errs := loadDir(t, dir, "")
+		reg, errs := Load(context.Background(), cfg, engine, Options{})
 		done <- loaded{reg, errs}
 	}()
 	var got loaded
 	select {
 	case got = <-done:
+		t.Cleanup(func() { got.reg.Close(context.Background()); engine.Close(context.Background()) })
 	case <-time.After(60 * time.Second):
 		t.Fatal("Load did not return within a minute: a bad file blocked it")
 	}
