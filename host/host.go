@@ -87,6 +87,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	var admin *server.Admin
 	metrics := observe.NewMetrics(Version, func() []observe.PoolStats { return admin.Pools() }, front.audit)
 	admin = server.NewAdmin(metrics, Version, log)
+	admin.SetScrubber(front.secrets)
 	if cfg.AdminListen != "" && cfg.AdminListen != config.AdminListenOff {
 		aln, err := net.Listen("tcp", cfg.AdminListen)
 		switch {
@@ -112,7 +113,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 
 	// The store opens before the plugins load, so it closes after them
 	// (and after the reloader) as the deferred calls unwind.
-	popts := plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics}
+	popts := plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics, Secrets: front.secrets}
 	if cfg.KVGranted() {
 		dir, err := cfg.DataDirPath()
 		if err != nil {

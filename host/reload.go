@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -78,6 +80,12 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 					continue
 				}
 				r.warnRestart(cfg)
+				// A value granted or referenced by the new configuration is
+				// a secret from now on, before any plugin can be given it.
+				// Old ones stay: they may still be in flight.
+				if r.opts.Secrets != nil {
+					r.opts.Secrets.Add(cfg.SecretValues()...)
+				}
 				r.cfg = cfg
 			}
 			r.reconcile(ctx)
@@ -99,11 +107,22 @@ func (r *reloader) reconcile(ctx context.Context) {
 	for _, name := range names {
 		want[name] = true
 		spec := plugin.SpecFor(r.cfg, name, r.opts)
-		digest, err := plugin.FileDigest(spec.Path)
-		if err != nil {
-			continue // removed or unreadable mid-scan: the next event tells
-		}
 		old, loaded := r.reg.Plugin(name)
+		digest, err := plugin.FileDigest(spec.Path, spec.MaxModuleSize)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed mid-scan: the next event tells
+			}
+			// Not a module moat will read (a FIFO, a device, too large):
+			// say so, as a load at start does.
+			failed++
+			if loaded {
+				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
+			} else {
+				r.log.Error("plugin not loaded", "plugin", name, "error", err)
+			}
+			continue
+		}
 		if loaded && old.Same(spec, digest) {
 			continue
 		}

@@ -34,6 +34,10 @@ type Config struct {
 	// a call past it is refused at once with a retryable error. 0 in a file
 	// means the default, 256.
 	MaxInflight int `yaml:"max_inflight"`
+	// MaxModuleSize bounds a plugin's module file: moat reads no more of a
+	// module than this, so a huge file (or a device posing as one) in
+	// plugins_dir cannot exhaust its memory. Default 128MiB; at most 1GiB.
+	MaxModuleSize Size `yaml:"max_module_size"`
 	// Breaker is the circuit breaker of every plugin; a plugin's own
 	// breaker overrides it field by field (see PluginBreaker).
 	Breaker Breaker `yaml:"breaker"`
@@ -119,6 +123,11 @@ const (
 	DefaultLogFormat       = "text"
 	DefaultAdminListen     = "127.0.0.1:9090"
 	DefaultMaxInflight     = 256
+	DefaultMaxModuleSize   = 128 << 20
+	// MaxMaxModuleSize is the largest max_module_size accepted: a module
+	// is read whole into memory and compiled, which takes several times
+	// its size again.
+	MaxMaxModuleSize = 1 << 30
 )
 
 // AdminListenOff is the admin_listen value that disables the admin listener.

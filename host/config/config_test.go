@@ -17,7 +17,8 @@ func TestDefaultHasEveryDefault(t *testing.T) {
 	}
 	wd, _ := os.Getwd()
 	if c.Listen != "" || c.PluginsDir != filepath.Join(wd, "plugins") || time.Duration(c.ShutdownTimeout) != 15*time.Second ||
-		c.Log.Level != "info" || c.Log.Format != "text" || c.AdminListen != "127.0.0.1:9090" || c.MaxInflight != 256 {
+		c.Log.Level != "info" || c.Log.Format != "text" || c.AdminListen != "127.0.0.1:9090" || c.MaxInflight != 256 ||
+		c.MaxModuleSize != 128<<20 {
 		t.Fatalf("default = %+v", c)
 	}
 	if b := c.PluginBreaker("anything"); b != config.DefaultBreaker {
@@ -215,6 +216,8 @@ func TestBadOperationsKeys(t *testing.T) {
 		{"negative failures", "breaker: {failures: -2}", []string{"breaker.failures", "negative"}},
 		{"negative open_for", "breaker: {open_for: -1s}", []string{"breaker.open_for", "not a duration"}},
 		{"negative half_open_calls in a plugin", "plugins: {time: {breaker: {half_open_calls: -1}}}", []string{"plugins.time.breaker.half_open_calls", "negative"}},
+		{"max_module_size over 1GiB", "max_module_size: 2GiB", []string{"max_module_size", "2GiB is more", "1GiB or less"}},
+		{"max_module_size zero", "max_module_size: 0", []string{"max_module_size", "not a size"}},
 		{"unknown breaker key", "breaker: {failure: 3}", []string{"line 1", `unknown key "failure" in breaker`, "failures, open_for, half_open_calls"}},
 	}
 	for _, c := range cases {

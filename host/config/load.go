@@ -266,6 +266,9 @@ func (c *Config) applyDefaults() {
 	if c.MaxInflight == 0 {
 		c.MaxInflight = DefaultMaxInflight
 	}
+	if c.MaxModuleSize == 0 {
+		c.MaxModuleSize = DefaultMaxModuleSize
+	}
 	if c.HTTP.MaxBody == 0 {
 		c.HTTP.MaxBody = DefaultMaxBody
 	}
@@ -346,6 +349,10 @@ func (c *Config) validate() error {
 	}
 	if c.MaxInflight < 0 {
 		return fmt.Errorf("max_inflight: %d is negative; set 1 or more, or leave it out for the default %d", c.MaxInflight, DefaultMaxInflight)
+	}
+	if c.MaxModuleSize > MaxMaxModuleSize {
+		return fmt.Errorf("max_module_size: %s is more than moat accepts (%s): a module is read whole into memory and compiled; set %s or less",
+			c.MaxModuleSize, Size(MaxMaxModuleSize), Size(MaxMaxModuleSize))
 	}
 	if err := c.Breaker.validate("breaker"); err != nil {
 		return err

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -10,8 +11,11 @@ import (
 // written, so a secret is caught whatever escapes the encoder chose ("\"",
 // "\u003c", "\u00e9", ...); a string that holds one is written again with
 // the secret replaced by "[redacted]". A number or literal that holds a
-// secret becomes the string "[redacted]". A secret is not looked for across
-// tokens: `"a","b"` is JSON structure, not a value.
+// secret becomes the string "[redacted]", and so does a number whose
+// shortest form, the one Go's encoding/json writes when the document is
+// decoded and encoded again (9.18e8 and 918000000.0 become 918000000), holds
+// one: moat's results are written again by the MCP library. A secret is not
+// looked for across tokens: `"a","b"` is JSON structure, not a value.
 //
 // Data that is not valid JSON is scrubbed as text, as by Scrub. When nothing
 // is redacted, ScrubJSON returns data itself; otherwise a new slice.
@@ -23,7 +27,7 @@ func (s *Secrets) ScrubJSON(data []byte) []byte {
 	text := view(data)
 	// Without a backslash every string decodes to the bytes as written, so
 	// one search of the whole document settles it.
-	if !strings.Contains(text, `\`) && set.find(text) == nil {
+	if !set.numeric && !strings.Contains(text, `\`) && set.find(text) == nil {
 		return data
 	}
 	if !json.Valid(data) {
@@ -49,7 +53,7 @@ func (s *Secrets) ScrubJSON(data []byte) []byte {
 			for end < len(data) && !isDelim(data[end]) {
 				end++
 			}
-			if set.find(text[i:end]) != nil {
+			if set.find(text[i:end]) != nil || (set.numeric && set.findRewritten(text[i:end])) {
 				rep = `"` + redacted + `"`
 			}
 		}
@@ -64,6 +68,17 @@ func (s *Secrets) ScrubJSON(data []byte) []byte {
 		return data
 	}
 	return append(out, data[last:]...)
+}
+
+// findRewritten reports whether tok, a number, holds a secret once it is
+// decoded and written again as encoding/json writes a float64.
+func (set *secretSet) findRewritten(tok string) bool {
+	f, err := strconv.ParseFloat(tok, 64)
+	if err != nil {
+		return false // a literal, or out of range: it does not decode
+	}
+	again, err := json.Marshal(f)
+	return err == nil && string(again) != tok && set.find(string(again)) != nil
 }
 
 // scrubString returns the JSON string token tok with its secrets redacted,

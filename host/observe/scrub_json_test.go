@@ -134,3 +134,36 @@ func TestScrubJSONReturnsInputWhenUnchanged(t *testing.T) {
 		t.Errorf("nil Secrets changed the document: %s", out)
 	}
 }
+
+// A numeric secret written as another form of the same number (9.18e8)
+// came out in full once moat's result was decoded and encoded again. A
+// number that will be written as the secret is redacted; other numbers,
+// and documents with only non-numeric secrets, are left alone.
+func TestScrubJSONCatchesANumberWrittenAgain(t *testing.T) {
+	s := secrets("918000000")
+	for _, doc := range []string{
+		`{"n":9.18e8}`, `{"n":918000000.0}`, `{"n":9.18E+08}`, `{"a":[1,91800000000e-2]}`, `{"n":918000000}`, `{"n":-9.18e8}`,
+	} {
+		out := s.ScrubJSON([]byte(doc))
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("%s: the result is not JSON: %s", doc, out)
+		}
+		again, _ := json.Marshal(v)
+		if strings.Contains(string(again), "918000000") || !strings.Contains(string(out), `"[redacted]"`) {
+			t.Errorf("%s became %s, written again %s; want the number redacted", doc, out, again)
+		}
+	}
+	for _, doc := range []string{`{"n":9.18e7}`, `{"n":1.5,"b":true,"z":null}`} {
+		if out := s.ScrubJSON([]byte(doc)); string(out) != doc {
+			t.Errorf("%s became %s; want it unchanged", doc, out)
+		}
+	}
+	// A secret that no number can hold keeps the fast path: the document
+	// itself comes back.
+	plain := secrets("tok-abc-123")
+	doc := []byte(`{"n":9.18e8,"s":"x"}`)
+	if out := plain.ScrubJSON(doc); &out[0] != &doc[0] {
+		t.Errorf("a document without secrets was copied: %s", out)
+	}
+}

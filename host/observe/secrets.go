@@ -111,6 +111,10 @@ func (s *Secrets) load() *secretSet {
 type secretSet struct {
 	secrets []string // distinct values, for Len and duplicate checks
 	needles []string // every form of every secret to search for, distinct
+	// numeric is set when some secret could be part of a number as JSON
+	// writes one, so ScrubJSON must look at numbers as they will be
+	// written again (see ScrubJSON).
+	numeric bool
 }
 
 // with returns set plus values, or set itself when values add nothing.
@@ -130,6 +134,7 @@ func (set *secretSet) with(values []string) *secretSet {
 			}
 		}
 		next.secrets = append(next.secrets, v)
+		next.numeric = next.numeric || numberish(v)
 		for _, f := range forms(v) {
 			if !slices.Contains(next.needles, f) {
 				next.needles = append(next.needles, f)
@@ -137,6 +142,12 @@ func (set *secretSet) with(values []string) *secretSet {
 		}
 	}
 	return next
+}
+
+// numberish reports whether v holds only what a JSON number is written
+// with, so that writing a number can produce it.
+func numberish(v string) bool {
+	return strings.Trim(v, "0123456789.eE+-") == ""
 }
 
 // forms lists the ways v is written: as is, inside a JSON string (encoding/json

@@ -56,6 +56,7 @@ type Health struct {
 type breaker struct {
 	cb       *gobreaker.CircuitBreaker[[]byte]
 	settings BreakerSettings
+	secrets  *observe.Secrets // redacted from the last fault before it is cut
 
 	mu       sync.Mutex
 	openedAt time.Time
@@ -64,7 +65,7 @@ type breaker struct {
 	lastAt   time.Time
 }
 
-func newBreaker(plugin string, s BreakerSettings, log hclog.Logger, metrics *observe.Metrics) *breaker {
+func newBreaker(plugin string, s BreakerSettings, log hclog.Logger, metrics *observe.Metrics, secrets *observe.Secrets) *breaker {
 	if s.Failures <= 0 {
 		s.Failures = 5
 	}
@@ -74,7 +75,7 @@ func newBreaker(plugin string, s BreakerSettings, log hclog.Logger, metrics *obs
 	if s.HalfOpenCalls <= 0 {
 		s.HalfOpenCalls = 1
 	}
-	b := &breaker{settings: s}
+	b := &breaker{settings: s, secrets: secrets}
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
@@ -86,6 +87,12 @@ func newBreaker(plugin string, s BreakerSettings, log hclog.Logger, metrics *obs
 		IsSuccessful: func(err error) bool {
 			return err == nil || !isFault(err)
 		},
+		// Busy says every instance was taken for queue_timeout: load, not
+		// a sign the plugin is broken. Counted, it would let one client
+		// holding every instance quarantine the plugin for everyone; it
+		// neither opens the breaker nor closes it, and a half-open trial
+		// that was busy leaves its place to the next call.
+		IsExcluded: func(err error) bool { return errors.Is(err, sandbox.ErrBusy) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			b.mu.Lock()
 			if to == gobreaker.StateOpen {
@@ -118,15 +125,18 @@ func stateValue(s gobreaker.State) int {
 }
 
 // isFault reports whether err is the plugin's fault: a sandbox fault
-// (but not the caller cancelling or the plugin being unloaded) or output
-// the host refused.
+// (but not the caller cancelling, the plugin being unloaded or every
+// instance being busy) or output the host refused.
 func isFault(err error) bool {
 	var out *OutputError
 	if errors.As(err, &out) {
 		return true
 	}
-	kind := sandbox.KindName(err)
-	return kind != "" && kind != "canceled" && kind != "closed"
+	switch sandbox.KindName(err) {
+	case "", "canceled", "closed", "busy":
+		return false
+	}
+	return true
 }
 
 // run calls fn through the breaker, recording faults for /health.
@@ -143,7 +153,10 @@ func (b *breaker) run(plugin string, fn func() ([]byte, error)) ([]byte, error) 
 	case err != nil && isFault(err):
 		b.mu.Lock()
 		b.faults++
-		b.last, b.lastAt = err.Error(), time.Now()
+		// /health serves this to anyone who reaches the admin port: a
+		// fault's message can hold text of the plugin's (a trap's frame,
+		// say), so it is scrubbed, then bounded.
+		b.last, b.lastAt = clip(b.secrets.Scrub(err.Error()), maxLastFault), time.Now()
 		b.mu.Unlock()
 	}
 	return out, err
@@ -157,3 +170,6 @@ func (b *breaker) health() Health {
 	defer b.mu.Unlock()
 	return Health{Breaker: state, Faults: b.faults, LastFault: b.last, LastAt: b.lastAt}
 }
+
+// maxLastFault bounds the last fault's message that /health reports.
+const maxLastFault = 1024

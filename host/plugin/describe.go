@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/moat-mcp/moat/abi"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -19,8 +21,14 @@ var toolName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 // maxTools bounds how many tools one plugin may declare.
 const maxTools = 256
 
-// maxText bounds a tool's title or description.
+// maxText bounds a tool's title or description, and the plugin's.
 const maxText = 8 << 10
+
+// maxVersion bounds the plugin's version.
+const maxVersion = 128
+
+// quoteClipped quotes text of the plugin's for an error, cut short.
+func quoteClipped(text string) string { return strconv.Quote(clip(text, maxVersion)) }
 
 // parseDescription checks what moat_describe returned and compiles the
 // tools' schemas. Its errors say which tool and what is wrong.
@@ -28,6 +36,13 @@ func parseDescription(plugin, prefix string, raw []byte) (*abi.Description, []*T
 	var d abi.Description
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, nil, fmt.Errorf("moat_describe returned invalid JSON (%v); it must return the description object of docs/ABI.md", err)
+	}
+	// The version goes into moat's log and `moat inspect` as it is.
+	if len(d.Version) > maxVersion || strings.IndexFunc(d.Version, unicode.IsControl) >= 0 {
+		return nil, nil, fmt.Errorf("its version %s is not a version moat can show: write at most %d characters without control characters, such as 1.2.0", quoteClipped(d.Version), maxVersion)
+	}
+	if len(d.Description) > maxText {
+		return nil, nil, fmt.Errorf("its description is %d bytes, longer than %d", len(d.Description), maxText)
 	}
 	if len(d.Tools) > maxTools {
 		return nil, nil, fmt.Errorf("describes %d tools, more than moat allows (%d); split it into plugins with one responsibility each", len(d.Tools), maxTools)

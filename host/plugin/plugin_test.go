@@ -31,6 +31,9 @@ func TestDescriptionChecks(t *testing.T) {
 		{"inputSchema not an object", tool("a", `"string"`), "p_", "not a JSON object"},
 		{"inputSchema not a schema", tool("a", `{"type":"object","properties":{"x":{"type":"strang"}}}`), "p_", "not a valid JSON Schema"},
 		{"external $ref", tool("a", `{"type":"object","properties":{"x":{"$ref":"file:///etc/passwd"}}}`), "p_", "self-contained"},
+		{"version with a newline", `{"name":"p","version":"1.0\n2026-01-01 [ERROR] forged","tools":[]}`, "p_", `its version "1.0\n2026-01-01 [ERROR] forged" is not a version`},
+		{"version too long", `{"name":"p","version":"` + strings.Repeat("9", 129) + `","tools":[]}`, "p_", "at most 128 characters"},
+		{"description too long", `{"name":"p","description":"` + strings.Repeat("d", 8<<10+1) + `","tools":[]}`, "p_", "its description is 8193 bytes"},
 		{"outputSchema not an object schema", `{"name":"p","tools":[{"name":"a","inputSchema":{"type":"object"},"outputSchema":{"type":"string"}}]}`, "p_", "outputSchema"},
 	}
 	for _, c := range cases {

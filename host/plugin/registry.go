@@ -71,6 +71,9 @@ type Spec struct {
 	Limits  sandbox.Limits
 	Breaker BreakerSettings
 	Grants  config.Grants
+	// MaxModuleSize bounds the module file (max_module_size); 0 means
+	// config.DefaultMaxModuleSize.
+	MaxModuleSize int64
 	// Host receives the plugin's logs; Log the breaker's state changes and
 	// how the plugin's requests differ from its grants.
 	Host    sandbox.Host
@@ -78,6 +81,10 @@ type Spec struct {
 	Metrics *observe.Metrics
 	// KV is the store behind the kv capability, or nil.
 	KV *capability.KV
+	// Secrets are redacted from the plugin's own text before an error
+	// quotes it and cuts it short, so that no cut leaves part of a secret
+	// showing; nil redacts nothing.
+	Secrets *observe.Secrets
 }
 
 // Options are what Load passes to every plugin.
@@ -88,6 +95,8 @@ type Options struct {
 	// KV is the store behind the kv capability; nil when no plugin was
 	// granted kv at start.
 	KV *capability.KV
+	// Secrets are what must never leave the host (see Spec.Secrets).
+	Secrets *observe.Secrets
 }
 
 // pluginName is what a plugin's name may hold: it becomes part of tool
@@ -156,8 +165,8 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 	return Spec{
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: SandboxLimits(cfg.PluginLimits(name)),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
-		Grants:  cfg.Plugins[name].Grants,
-		Host:    opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics,
+		Grants:  cfg.Plugins[name].Grants, MaxModuleSize: int64(cfg.MaxModuleSize),
+		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets,
 	}
 }
 
@@ -187,7 +196,7 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 	if !pluginName.MatchString(name) {
 		return nil, fmt.Errorf("plugin %q (%s): a plugin's name, taken from its file name, may hold only letters, digits, '_', '-' and '.'; rename the file", name, path)
 	}
-	wasm, err := os.ReadFile(path)
+	wasm, err := ReadModule(path, spec.MaxModuleSize)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %q: %w", name, err)
 	}
@@ -226,7 +235,7 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 	sum := sha256.Sum256(wasm)
 	p := &Plugin{Name: name, Path: abs, Prefix: spec.Prefix, Description: desc, Tools: tools, sandbox: sp, Granted: granted, Notices: notices,
 		Digest: hex.EncodeToString(sum[:]), spec: spec,
-		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics), metrics: spec.Metrics}
+		breaker: newBreaker(name, spec.Breaker, spec.Log, spec.Metrics, spec.Secrets), metrics: spec.Metrics}
 	for _, t := range tools {
 		t.Plugin = p
 	}
@@ -342,9 +351,10 @@ func (p *Plugin) Same(q Spec, digest string) bool {
 		reflect.DeepEqual(a.Grants, b.Grants)
 }
 
-// FileDigest is the hex SHA-256 of the file at path, as Plugin.Digest.
-func FileDigest(path string) (string, error) {
-	b, err := os.ReadFile(path)
+// FileDigest is the hex SHA-256 of the module at path, as Plugin.Digest,
+// read as ReadModule reads it, with max as its bound.
+func FileDigest(path string, max int64) (string, error) {
+	b, err := ReadModule(path, max)
 	if err != nil {
 		return "", err
 	}

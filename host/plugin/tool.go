@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/moat-mcp/moat/abi"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -126,9 +128,9 @@ func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 	if err := json.Unmarshal(out, &res); err != nil {
 		var syntax *json.SyntaxError
 		if errors.As(err, &syntax) || !json.Valid(out) {
-			return nil, bad("it is not valid JSON (%v)", err)
+			return nil, bad("it is not valid JSON: %s", t.Plugin.quote(err.Error()))
 		}
-		return nil, bad("it is not a CallToolResult object (%v)", err)
+		return nil, bad("it is not a CallToolResult object: %s", t.Plugin.quote(err.Error()))
 	}
 	if res.Error != nil {
 		return nil, &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
@@ -141,15 +143,38 @@ func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 	// counts against the plugin's breaker like any other bad output.
 	decoded := new(mcp.CallToolResult)
 	if err := json.Unmarshal(out, decoded); err != nil {
-		return nil, bad("it is not a CallToolResult MCP clients can read (%v)", err)
+		return nil, bad("it is not a CallToolResult MCP clients can read: %s", t.Plugin.quote(err.Error()))
 	}
 	if t.output != nil && !res.IsError {
 		if len(res.StructuredContent) == 0 {
 			return nil, bad("the tool declares an outputSchema but the result has no structuredContent")
 		}
 		if problem := validateJSON(t.output, res.StructuredContent); problem != "" {
-			return nil, bad("structuredContent does not match the tool's outputSchema: %s", problem)
+			return nil, bad("structuredContent does not match the tool's outputSchema: %s", t.Plugin.quote(problem))
 		}
 	}
 	return decoded, nil
+}
+
+// maxQuoted bounds the text of the plugin's own that an error quotes.
+const maxQuoted = 256
+
+// quote makes text the plugin chose fit to put in an error that goes to
+// logs, /health and clients: its secrets redacted first (cutting after
+// would leave part of one showing), cut to maxQuoted bytes, and Go-quoted
+// so that a newline or a quote in it cannot start a log line of its own or
+// end a string early.
+func (p *Plugin) quote(text string) string {
+	return strconv.Quote(clip(p.spec.Secrets.Scrub(text), maxQuoted))
+}
+
+// clip cuts s to at most n bytes, on a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

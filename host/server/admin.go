@@ -6,13 +6,16 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Admin serves the operator's endpoints on their own listener, apart from
@@ -25,6 +28,7 @@ type Admin struct {
 	started time.Time
 	log     hclog.Logger
 
+	secrets  atomic.Pointer[observe.Secrets]
 	registry atomic.Pointer[plugin.Registry]
 	failed   atomic.Int64 // plugins that did not load
 	ready    atomic.Bool
@@ -35,6 +39,13 @@ type Admin struct {
 func NewAdmin(metrics *observe.Metrics, version string, log hclog.Logger) *Admin {
 	return &Admin{metrics: metrics, version: version, started: time.Now(), log: log}
 }
+
+// SetScrubber makes the admin endpoints redact secrets from all they
+// serve: /health carries faults whose messages hold text a plugin chose,
+// and /metrics labels carry names plugins described. The admin port takes
+// no credentials, so what it serves must be fit for anyone who reaches it.
+// Call it before ServeAdmin; without it nothing is redacted.
+func (a *Admin) SetScrubber(s *observe.Secrets) { a.secrets.Store(s) }
 
 // Loaded records the registry once plugins are loaded, and how many failed.
 func (a *Admin) Loaded(reg *plugin.Registry, failed int) {
@@ -70,7 +81,12 @@ func (a *Admin) Pools() []observe.PoolStats {
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	if a.metrics != nil {
-		mux.Handle("/metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{ErrorLog: a.log.StandardLogger(nil)}))
+		gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			families, err := a.metrics.Registry.Gather()
+			scrubLabels(a.secrets.Load(), families)
+			return families, err
+		})
+		mux.Handle("/metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: a.log.StandardLogger(nil)}))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -157,13 +173,40 @@ func (a *Admin) health(w http.ResponseWriter, _ *http.Request) {
 		rep.Status = "healthy"
 	}
 	rep.CheckMS = float64(time.Since(start).Microseconds()) / 1000
+	body, _ := json.MarshalIndent(rep, "", "  ") // plain data: it always encodes
 	w.Header().Set("Content-Type", "application/json")
 	if rep.Status == "unhealthy" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(rep)
+	// The whole document, not chosen fields: any string in it may one day
+	// hold a plugin's text.
+	w.Write(append(a.secrets.Load().ScrubJSON(body), '\n'))
+}
+
+// scrubLabels redacts secrets from the label values of families. A Gather
+// builds each metric afresh for its scrape, but its label pairs are the
+// live metric's own, shared by every scrape: a pair to redact is replaced
+// in a copy of the list, never changed in place.
+func scrubLabels(s *observe.Secrets, families []*dto.MetricFamily) {
+	if s.Len() == 0 {
+		return
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			copied := false
+			for i, l := range m.GetLabel() {
+				v := l.GetValue()
+				scrubbed := s.Scrub(v)
+				if scrubbed == v {
+					continue
+				}
+				if !copied {
+					m.Label, copied = slices.Clone(m.Label), true
+				}
+				m.Label[i] = &dto.LabelPair{Name: l.Name, Value: &scrubbed}
+			}
+		}
+	}
 }
 
 // ServeAdmin serves the admin endpoints on ln until stop is called.
