@@ -34,8 +34,14 @@ func (f *frontDoor) close(log hclog.Logger) {
 
 // newFrontDoor builds authentication, the policy, the audit log and the
 // secrets from cfg. Errors name the configuration key.
-func newFrontDoor(ctx context.Context, cfg *config.Config) (*frontDoor, error) {
-	f := &frontDoor{secrets: Secrets(cfg)}
+// secrets, when not nil, are the log's: the front door adds cfg's to them
+// and scrubs with the same set.
+func newFrontDoor(ctx context.Context, cfg *config.Config, secrets *observe.Secrets) (*frontDoor, error) {
+	if secrets == nil {
+		secrets = observe.NewSecrets()
+	}
+	secrets.Add(cfg.SecretValues()...)
+	f := &frontDoor{secrets: secrets}
 	var err error
 	if cfg.Auth.Configured() {
 		ac := auth.Config{Resource: cfg.Auth.Resource, AuthorizationServers: cfg.Auth.AuthorizationServers}

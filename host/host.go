@@ -31,12 +31,21 @@ var Version = "0.1.0-dev"
 // NewLogger returns the host's logger, writing to w (stderr: stdout belongs
 // to the stdio transport), with the configuration's secrets scrubbed.
 func NewLogger(cfg *config.Config, w io.Writer) hclog.Logger {
+	log, _ := NewServeLogger(cfg, w)
+	return log
+}
+
+// NewServeLogger is NewLogger, and also returns the secrets its output is
+// scrubbed of, for ServeOptions.Secrets: Serve adds to them what a reload
+// grants, so that the log never shows a secret first granted on SIGHUP.
+func NewServeLogger(cfg *config.Config, w io.Writer) (hclog.Logger, *observe.Secrets) {
+	secrets := Secrets(cfg)
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "moat",
 		Level:      hclog.LevelFromString(cfg.Log.Level),
-		Output:     Secrets(cfg).Writer(w),
+		Output:     secrets.Writer(w),
 		JSONFormat: cfg.Log.Format == "json",
-	})
+	}), secrets
 }
 
 // ServeOptions are what Serve needs beyond the configuration.
@@ -53,6 +62,10 @@ type ServeOptions struct {
 	// Reload re-reads the configuration on SIGHUP; nil rescans
 	// plugins_dir only.
 	Reload func() (*config.Config, error)
+	// Secrets, if set, are the secrets Log scrubs (NewServeLogger): moat
+	// scrubs the same ones from everything else it sends, and adds those a
+	// reload brings, so the log keeps up with them.
+	Secrets *observe.Secrets
 }
 
 // Serve loads the configured plugins and serves their tools until ctx ends
@@ -77,7 +90,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		return err
 	}
 	defer engine.Close(context.Background())
-	front, err := newFrontDoor(ctx, cfg)
+	front, err := newFrontDoor(ctx, cfg, opts.Secrets)
 	if err != nil {
 		return err
 	}

@@ -159,6 +159,11 @@ func TestSecretGrantedOnReloadIsScrubbed(t *testing.T) {
 	if _, body := get(t, admin+"/health"); strings.Contains(body, second) {
 		t.Errorf("/health shows the secret granted on reload:\n%s", body)
 	}
+	// The plugin logs the secret: the host's log scrubs it too.
+	if res := callTool(t, s, "hostile_say", map[string]any{}); res.IsError || text(res) != "said" {
+		t.Fatalf("hostile_say: isError=%v %q", res.IsError, text(res))
+	}
+	waitLog(t, srv, "the token is [redacted]")
 	stop(t, srv)
 	if log := srv.log.String(); strings.Contains(log, second) || strings.Contains(log, first) {
 		t.Errorf("the log shows a secret:\n%s", log)

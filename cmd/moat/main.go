@@ -200,13 +200,13 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := host.NewLogger(cfg, stderr)
+	log, secrets := host.NewServeLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan struct{})
 	defer close(served)
 	go watchShutdown(ctx, stop, served, time.Duration(cfg.ShutdownTimeout), stderr)
-	return host.Serve(ctx, cfg, host.ServeOptions{Log: log, Reload: load})
+	return host.Serve(ctx, cfg, host.ServeOptions{Log: log, Reload: load, Secrets: secrets})
 }
 
 // shutdownGrace is how long past shutdown_timeout moat may take to stop

@@ -23,6 +23,17 @@ func init() {
 			}
 			return &abi.CallToolResult{Content: []abi.Content{{Type: v, Text: "x"}}}, nil
 		})
+	// say logs the secret, which the host's log must scrub, however
+	// recently it was granted.
+	moat.AddRawTool(moat.ToolDef{Name: "say", Description: "Logs the secret at info."},
+		func(*moat.Call) (*abi.CallToolResult, error) {
+			v, err := moat.ConfigGet("TOKEN")
+			if err != nil {
+				return nil, err
+			}
+			moat.LogInfo("the token is " + v)
+			return &abi.CallToolResult{Content: []abi.Content{{Type: "text", Text: "said"}}}, nil
+		})
 	// badschema answers with structuredContent that breaks its
 	// outputSchema by holding a property named after the secret.
 	moat.AddRawTool(moat.ToolDef{Name: "badschema", Description: "structuredContent with the secret as a property its schema forbids.",
