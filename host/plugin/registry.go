@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,7 +42,7 @@ type Plugin struct {
 	breaker *breaker
 	metrics *observe.Metrics
 	spec    Spec
-	active  atomic.Int64 // calls running now, so a replaced plugin is closed only after them
+	use     inUse // calls routed to the plugin, so a replaced plugin is closed only after them
 }
 
 // Sandbox is the plugin's sandboxed module, for its stats and imports.
@@ -327,20 +326,6 @@ func (r *Registry) Close(ctx context.Context) {
 	for _, p := range r.Plugins() {
 		p.sandbox.Close(ctx)
 	}
-}
-
-// Retire unloads p once the calls it is running have finished, waiting at
-// most until ctx ends.
-func (p *Plugin) Retire(ctx context.Context) {
-	for p.active.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			p.sandbox.Close(context.Background())
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	p.sandbox.Close(context.Background())
 }
 
 // Same reports whether q would load as p did: the same module bytes and the

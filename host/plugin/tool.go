@@ -83,8 +83,6 @@ func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[st
 	if err != nil {
 		return nil, nil, err
 	}
-	t.Plugin.active.Add(1)
-	defer t.Plugin.active.Add(-1)
 	var res *mcp.CallToolResult
 	out, err := t.Plugin.breaker.run(t.Plugin.Name, func() ([]byte, error) {
 		out, err := t.Plugin.sandbox.Call(ctx, request)

@@ -49,6 +49,7 @@ type Options struct {
 // Server serves a registry's tools over MCP.
 type Server struct {
 	mcp  *mcp.Server
+	reg  *plugin.Registry
 	log  hclog.Logger
 	opts Options
 	// transport is "http" or "stdio", set when serving starts.
@@ -64,7 +65,7 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 	if opts.HTTP.MaxBody == 0 {
 		opts.HTTP.MaxBody = config.DefaultMaxBody
 	}
-	s := &Server{log: log, opts: opts}
+	s := &Server{log: log, opts: opts, reg: reg}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: "Tools served by moat from sandboxed WebAssembly plugins.",
 	})
@@ -102,8 +103,31 @@ func mcpTool(t *plugin.Tool) *mcp.Tool {
 // errDraining is the answer to a call that arrives during shutdown.
 const errDraining = "moat is shutting down and takes no new calls; retry against another instance or after it restarts"
 
-func (s *Server) handler(t *plugin.Tool) mcp.ToolHandler {
+// route finds the tool clients call name and counts the call as in flight
+// on its plugin, from this moment until the returned plugin's Leave: a
+// plugin being replaced is closed only after every call routed to it. A
+// plugin that began retiring between the lookup and the count sends the
+// call on to the plugin that serves the tool now.
+func (s *Server) route(name string) (*plugin.Tool, bool) {
+	for range 3 {
+		t, ok := s.reg.Tool(name)
+		if !ok {
+			return nil, false
+		}
+		if t.Plugin.Enter() {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		t, ok := s.route(registered.Name)
+		if !ok {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", registered.Name)}
+		}
+		defer t.Plugin.Leave()
 		p := s.principal(req.GetExtra())
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
