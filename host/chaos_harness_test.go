@@ -137,6 +137,8 @@ type logSink struct {
 	bytes atomic.Int64
 	lines []string
 	next  int
+	// replaced counts "plugin replaced" lines, which reload tests wait on.
+	replaced atomic.Int64
 }
 
 const logTail = 60
@@ -146,6 +148,9 @@ func newLogSink() *logSink { return &logSink{lines: make([]string, 0, logTail)} 
 func (l *logSink) Write(p []byte) (int, error) {
 	l.bytes.Add(int64(len(p)))
 	line := string(p)
+	if strings.Contains(line, "plugin replaced") {
+		l.replaced.Add(1)
+	}
 	if len(line) > 400 {
 		line = line[:400] + fmt.Sprintf("... (%d bytes)", len(p))
 	}

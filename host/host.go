@@ -151,6 +151,10 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		}
 	}
 
+	// plugins_dir is watched before the plugins load, so that a module
+	// written meanwhile is not missed.
+	watch := newWatcher(log, cfg.PluginsDir)
+	defer watch.close()
 	start := time.Now()
 	reg, errs := plugin.Load(ctx, cfg, engine, popts)
 	defer reg.Close(context.Background())
@@ -179,7 +183,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	srv := server.New(reg, log, sopts)
 	shutdown := time.Duration(cfg.ShutdownTimeout)
 	rl := &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: srv, admin: admin, log: log,
-		opts:  popts,
+		opts: popts, watch: watch,
 		grace: shutdown, settled: 250 * time.Millisecond}
 	rctx, stopReload := context.WithCancel(ctx)
 	reloaded := make(chan struct{})

@@ -6,10 +6,10 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -33,26 +33,69 @@ type reloader struct {
 	log     hclog.Logger
 	grace   time.Duration // how long a replaced plugin's calls may run on
 	settled time.Duration // quiet time after the last file event before acting
+	watch   *watcher
+	// retiring counts the replaced plugins still closing.
+	retiring sync.WaitGroup
 }
 
-// run watches until ctx ends. A folder that cannot be watched is logged;
-// SIGHUP still works.
-func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
+// watcher watches plugins_dir for .wasm files that come, change or go. It
+// is made before the plugins load, so that nothing written meanwhile is
+// missed, and it follows plugins_dir when a reload moves it.
+type watcher struct {
+	w   *fsnotify.Watcher // nil when the platform cannot watch
+	dir string            // the folder watched, "" for none
+	log hclog.Logger
+}
 
-	var events <-chan fsnotify.Event
-	var errs <-chan error
+// newWatcher watches dir. A folder that cannot be watched is logged;
+// SIGHUP still rescans it.
+func newWatcher(log hclog.Logger, dir string) *watcher {
+	wt := &watcher{log: log}
 	w, err := fsnotify.NewWatcher()
-	if err == nil {
-		defer w.Close()
-		if err = w.Add(r.cfg.PluginsDir); err == nil {
-			events, errs = w.Events, w.Errors
-			r.log.Info("watching plugins_dir for changes", "plugins_dir", r.cfg.PluginsDir)
-		}
-	}
 	if err != nil {
-		r.log.Warn("not watching plugins_dir; send SIGHUP to rescan it", "plugins_dir", r.cfg.PluginsDir, "error", err)
+		log.Warn("not watching plugins_dir; send SIGHUP to rescan it", "plugins_dir", dir, "error", err)
+		return wt
 	}
+	wt.w = w
+	wt.follow(dir)
+	return wt
+}
 
+// follow moves the watch to dir.
+func (wt *watcher) follow(dir string) {
+	if wt.w == nil || dir == wt.dir {
+		return
+	}
+	if wt.dir != "" {
+		_ = wt.w.Remove(wt.dir)
+		wt.dir = ""
+	}
+	if err := wt.w.Add(dir); err != nil {
+		wt.log.Warn("not watching plugins_dir; send SIGHUP to rescan it", "plugins_dir", dir, "error", err)
+		return
+	}
+	wt.dir = dir
+	wt.log.Info("watching plugins_dir for changes", "plugins_dir", dir)
+}
+
+func (wt *watcher) events() (<-chan fsnotify.Event, <-chan error) {
+	if wt.w == nil {
+		return nil, nil
+	}
+	return wt.w.Events, wt.w.Errors
+}
+
+func (wt *watcher) close() {
+	if wt.w != nil {
+		_ = wt.w.Close()
+	}
+}
+
+// run applies changes until ctx ends, then waits for the plugins it
+// replaced to be retired: no goroutine it started outlives it.
+func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
+	defer r.retiring.Wait()
+	events, errs := r.watch.events()
 	var timer <-chan time.Time
 	for {
 		select {
@@ -80,6 +123,7 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 					continue
 				}
 				r.warnRestart(cfg)
+				r.watch.follow(cfg.PluginsDir)
 				// A value granted or referenced by the new configuration is
 				// a secret from now on, before any plugin can be given it.
 				// Old ones stay: they may still be in flight.
@@ -150,7 +194,7 @@ func (r *reloader) reconcile(ctx context.Context) {
 		r.srv.Swap(replaced, p)
 		if replaced != nil {
 			r.log.Info("plugin replaced", "plugin", name, "version", p.Description.Version, "tools", len(p.Tools))
-			go r.retire(replaced)
+			r.retire(ctx, replaced)
 		} else {
 			r.log.Info("plugin loaded", "plugin", name, "version", p.Description.Version, "tools", len(p.Tools))
 		}
@@ -160,18 +204,28 @@ func (r *reloader) reconcile(ctx context.Context) {
 			r.reg.Remove(p.Name)
 			r.srv.Drop(p)
 			r.opts.Metrics.Forget(p.Name)
-			r.log.Info("plugin unloaded: its file is gone", "plugin", p.Name, "path", filepath.Base(p.Path))
-			go r.retire(p)
+			reason := "plugin unloaded: its file is gone"
+			if _, err := os.Stat(p.Path); err == nil {
+				reason = "plugin unloaded: the configuration no longer serves it"
+			}
+			r.log.Info(reason, "plugin", p.Name, "path", p.Path)
+			r.retire(ctx, p)
 		}
 	}
 	r.admin.Loaded(r.reg, failed)
 }
 
-// retire closes a replaced or removed plugin once its calls are done.
-func (r *reloader) retire(p *plugin.Plugin) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.grace)
-	defer cancel()
-	p.Retire(ctx)
+// retire closes a replaced or removed plugin once its calls are done, or
+// once grace has passed or ctx (the reloader's) ended, in a goroutine run
+// waits for.
+func (r *reloader) retire(ctx context.Context, p *plugin.Plugin) {
+	r.retiring.Add(1)
+	go func() {
+		defer r.retiring.Done()
+		ctx, cancel := context.WithTimeout(ctx, r.grace)
+		defer cancel()
+		p.Retire(ctx)
+	}()
 }
 
 // warnRestart names the settings a reload does not apply: the listeners,
@@ -181,7 +235,6 @@ func (r *reloader) warnRestart(cfg *config.Config) {
 	changed := map[string]bool{
 		"listen":           cfg.Listen != old.Listen,
 		"admin_listen":     cfg.AdminListen != old.AdminListen,
-		"plugins_dir":      cfg.PluginsDir != old.PluginsDir,
 		"cache_dir":        cfg.CacheDir != old.CacheDir,
 		"data_dir":         cfg.DataDir != old.DataDir,
 		"log":              cfg.Log != old.Log,
