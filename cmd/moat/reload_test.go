@@ -124,3 +124,46 @@ func TestSIGHUPReloadsTheConfiguration(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A plugins_dir changed by SIGHUP applies whole: the new folder is served
+// and watched, the old one neither.
+func TestSIGHUPMovesPluginsDir(t *testing.T) {
+	needBuild(t)
+	root := t.TempDir()
+	oldDir, newDir := filepath.Join(root, "old"), filepath.Join(root, "new")
+	for _, d := range []string{oldDir, newDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(oldDir, "time.wasm"))
+	watPlugin(t, "echo", newDir, "echo")
+	config := filepath.Join(root, "moat.yaml")
+	writeFile(t, config, "plugins_dir: old\n")
+	srv := startHTTP(t, "--config", config)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+	waitTools := func(what string, ok func([]string) bool) {
+		t.Helper()
+		eventually(t, 30*time.Second, what, func() bool { return ok(toolNamesOf(t, s)) })
+	}
+	waitTools("time served from the old folder", func(n []string) bool { return slices.Contains(n, "time_get_current_time") })
+
+	writeFile(t, config, "plugins_dir: new\n")
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitTools("the new folder served, the old one not", func(n []string) bool {
+		return slices.Contains(n, "echo_echo") && !slices.Contains(n, "time_get_current_time")
+	})
+	if log := srv.log.String(); strings.Contains(log, "its file is gone") || strings.Contains(log, "restart moat to apply it") {
+		t.Fatalf("the move was reported as a missing file or a restart:\n%s", log)
+	}
+
+	// The new folder is watched; the old one no longer is.
+	watPlugin(t, "faulty", oldDir, "stale")
+	watPlugin(t, "faulty", newDir, "fresh")
+	waitTools("a plugin dropped into the new folder", func(n []string) bool { return slices.Contains(n, "fresh_ok") })
+	if names := toolNamesOf(t, s); slices.Contains(names, "stale_ok") {
+		t.Fatalf("a plugin dropped into the old folder was loaded: %v", names)
+	}
+}
