@@ -112,7 +112,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 
 	// The store opens before the plugins load, so it closes after them
 	// (and after the reloader) as the deferred calls unwind.
-	popts := plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics}
+	popts := plugin.Options{Host: plugin.NewHost(log, cfg.SecretValues()), Log: log, Metrics: metrics}
 	if cfg.KVGranted() {
 		dir, err := cfg.DataDirPath()
 		if err != nil {
@@ -273,7 +273,7 @@ func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine,
 			return nil, nil, fmt.Errorf("%q is neither a .wasm file nor a plugin in plugins_dir (%s); give a path or a plugin name", arg, cfg.PluginsDir)
 		}
 	}
-	opts := plugin.Options{Host: plugin.NewHost(log), Log: log}
+	opts := plugin.Options{Host: plugin.NewHost(log, cfg.SecretValues()), Log: log}
 	closeKV := func() {}
 	if withKV && cfg.Plugins[name].Grants.KV != nil {
 		dir, err := cfg.DataDirPath()

@@ -2,9 +2,11 @@ package plugin
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 )
 
@@ -22,23 +24,54 @@ func WithClientLog(ctx context.Context, fn ClientLog) context.Context {
 // logHost is the sandbox.Host of every plugin: logs go to the host's log,
 // named after the plugin, and to the client of the call that made them.
 type logHost struct {
-	log hclog.Logger
+	log     hclog.Logger
+	secrets *observe.Secrets
 }
 
-// NewHost returns the sandbox.Host that logs through log.
-func NewHost(log hclog.Logger) sandbox.Host {
-	return logHost{log: log}
+// minSecretLine is the shortest line of a multi-line secret scrubbed on
+// its own: shorter ones ("-----", "}") turn up in ordinary output, and
+// give little of the secret away.
+const minSecretLine = 8
+
+// NewHost returns the sandbox.Host that logs through log. secrets are the
+// values no plugin may print or log (config.Config.SecretValues): what a
+// plugin writes to stdout or stderr, and what it logs, is scrubbed of each
+// of them, and of each line of one that spans several, before it is cut
+// into log lines. Scrubbing the lines too catches a PEM key printed a line
+// at a time, which no scrub of the whole value can. log's own output
+// should scrub the values too, for everything else it writes.
+func NewHost(log hclog.Logger, secrets []string) sandbox.Host {
+	s := observe.NewSecrets()
+	s.Add(secrets...)
+	for _, v := range secrets {
+		if !strings.Contains(v, "\n") {
+			continue
+		}
+		for line := range strings.SplitSeq(v, "\n") {
+			if line = strings.TrimSpace(line); len(line) >= minSecretLine {
+				s.Add(line)
+			}
+		}
+	}
+	return logHost{log: log, secrets: s}
 }
 
 func (h logHost) Log(ctx context.Context, plugin string, level abi.LogLevel, msg string) {
+	msg = h.secrets.Scrub(msg)
 	h.log.Named(plugin).Log(hclogLevel(level), msg)
 	if fn, ok := ctx.Value(clientLogKey{}).(ClientLog); ok {
 		fn(level, plugin, msg)
 	}
 }
 
-func (h logHost) Output(plugin, stream, line string) {
-	h.log.Named(plugin).Debug(line, "stream", stream)
+// Output logs text one line at a time, each a log entry of its own so
+// that a plugin cannot forge the host's log lines, after scrubbing it
+// whole: the log's own scrubber sees one line at a time.
+func (h logHost) Output(plugin, stream, text string) {
+	log := h.log.Named(plugin)
+	for line := range strings.SplitSeq(h.secrets.Scrub(text), "\n") {
+		log.Debug(line, "stream", stream)
+	}
 }
 
 func hclogLevel(l abi.LogLevel) hclog.Level {
