@@ -56,9 +56,17 @@ func NewHost(log hclog.Logger, secrets []string) sandbox.Host {
 	return logHost{log: log, secrets: s}
 }
 
+// continued marks each line after the first of a plugin's message in the
+// host's log, so that no line of it reads as an entry of its own (a plugin
+// could otherwise write "\n<time> [ERROR] moat: ..." and forge one).
+var continued = strings.NewReplacer("\r\n", "\n  | ", "\n", "\n  | ", "\r", "\n  | ")
+
+// Log logs a plugin's message as one entry, which the log's scrubber sees
+// in one write, after scrubbing it here of every line of a multi-line
+// secret too.
 func (h logHost) Log(ctx context.Context, plugin string, level abi.LogLevel, msg string) {
 	msg = h.secrets.Scrub(msg)
-	h.log.Named(plugin).Log(hclogLevel(level), msg)
+	h.log.Named(plugin).Log(hclogLevel(level), continued.Replace(msg))
 	if fn, ok := ctx.Value(clientLogKey{}).(ClientLog); ok {
 		fn(level, plugin, msg)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/abi"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/internal/testplugin"
@@ -94,5 +95,42 @@ func TestMultiLineSecretNeverReachesTheLog(t *testing.T) {
 		if n := strings.Count(logged, "[redacted]"); n < 5 {
 			t.Errorf("json=%v: %d redactions in the log; want at least one for each way of printing:\n%s", json, n, logged)
 		}
+	}
+}
+
+// writes records each Write to a log destination.
+type writes struct {
+	mu sync.Mutex
+	w  []string
+}
+
+func (r *writes) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.w = append(r.w, string(p))
+	return len(p), nil
+}
+
+// A message of several lines a plugin logs with moat.log reaches the log's
+// writer in one Write, so a scrubbing writer sees it whole, and none of its
+// lines can pass for an entry of the host's own.
+func TestMultiLineLogMessageIsOneEntry(t *testing.T) {
+	var w writes
+	log := hclog.New(&hclog.LoggerOptions{Name: "moat", Output: &w})
+	h := NewHost(log, nil)
+	var client string
+	ctx := WithClientLog(context.Background(), func(_ abi.LogLevel, _, msg string) { client = msg })
+	msg := "first line\n2026-01-01T00:00:00.000Z [ERROR] moat: forged\r\nlast line"
+	h.Log(ctx, "p", abi.LogWarn, msg)
+	if len(w.w) != 1 || !strings.Contains(w.w[0], "first line") || !strings.Contains(w.w[0], "last line") {
+		t.Fatalf("writes %q; want the whole message in one", w.w)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(w.w[0], "\n"), "\n")[1:] {
+		if !strings.HasPrefix(line, "  | ") {
+			t.Errorf("line %q of a plugin's message reads as an entry of its own:\n%s", line, w.w[0])
+		}
+	}
+	if client != msg {
+		t.Errorf("the client got %q; want the message as the plugin wrote it", client)
 	}
 }
