@@ -114,10 +114,17 @@ func (r *FS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode)
 	if !r.writable && flag&writeFlags != 0 {
 		return nil, experimentalsys.EROFS
 	}
+	// A special file seen before the open is refused unopened: opening a
+	// device can act on it (a tape rewinds). That look can race a rename,
+	// so it only spares the open; the check that counts is the one below.
+	if fi, err := r.root.Stat(name(path)); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		return nil, ErrSpecial
+	}
 	// O_NONBLOCK keeps the open itself from waiting: a FIFO's open waits
-	// for the other end, a device's may wait for the device. What was
-	// opened is then checked on its descriptor, which no rename can swap.
-	f, err := r.root.OpenFile(name(path), osFlag(flag)|syscall.O_NONBLOCK, perm)
+	// for the other end, a device's may wait for the device; O_NOCTTY
+	// keeps a terminal from becoming moat's. What was opened is then
+	// checked on its descriptor, which no rename can swap.
+	f, err := r.root.OpenFile(name(path), osFlag(flag)|syscall.O_NONBLOCK|syscall.O_NOCTTY, perm)
 	if errors.Is(err, syscall.ENXIO) {
 		// A socket, a FIFO opened for writing with no reader, or a device
 		// with no driver.
