@@ -126,7 +126,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 
 	// The store opens before the plugins load, so it closes after them
 	// (and after the reloader) as the deferred calls unwind.
-	popts := plugin.Options{Host: plugin.NewHost(log), Log: log, Metrics: metrics, Secrets: front.secrets}
+	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets}
 	if cfg.KVGranted() {
 		dir, err := cfg.DataDirPath()
 		if err != nil {
@@ -291,7 +291,7 @@ func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine,
 			return nil, nil, fmt.Errorf("%q is neither a .wasm file nor a plugin in plugins_dir (%s); give a path or a plugin name", arg, cfg.PluginsDir)
 		}
 	}
-	opts := plugin.Options{Host: plugin.NewHost(log), Log: log}
+	opts := plugin.Options{Host: plugin.NewHost(log, Secrets(cfg)), Log: log}
 	closeKV := func() {}
 	if withKV && cfg.Plugins[name].Grants.KV != nil {
 		dir, err := cfg.DataDirPath()

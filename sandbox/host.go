@@ -12,8 +12,11 @@ import (
 type Host interface {
 	// Log receives a message the plugin logged with moat.log.
 	Log(ctx context.Context, plugin string, level abi.LogLevel, msg string)
-	// Output receives a line the plugin wrote to stdout or stderr.
-	Output(plugin, stream, line string)
+	// Output receives what the plugin wrote to stdout or stderr: one or
+	// more whole lines, joined by newlines, without the last one's. It is
+	// what one write completed, so the host can scrub it whole before it
+	// cuts it into lines.
+	Output(plugin, stream, text string)
 }
 
 // Capabilities serves the capability imports: http_request, kv_get,

@@ -10,8 +10,12 @@ import (
 // to flood the host's log.
 const outputCap = 64 << 10
 
-// lineWriter hands whole lines of a plugin's stdout or stderr to the host,
-// up to outputCap bytes, then drops the rest and says so once.
+// lineWriter hands a plugin's stdout or stderr to the host in whole lines,
+// up to outputCap bytes, then drops the rest and says so once. Each Write
+// that completes a line hands on everything buffered up to its last
+// newline as one text, never line by line: the host scrubs secrets from
+// the text before it cuts it into log lines, so a secret of several lines
+// (a PEM key) printed in one write is caught whole.
 type lineWriter struct {
 	mu      sync.Mutex
 	host    Host
@@ -35,11 +39,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 	w.written += len(p)
 	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
+	if i := bytes.LastIndexByte(w.buf, '\n'); i >= 0 {
 		w.host.Output(w.plugin, w.stream, string(w.buf[:i]))
 		w.buf = w.buf[i+1:]
 	}

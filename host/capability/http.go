@@ -46,6 +46,11 @@ type HTTP struct {
 
 	// Resolve looks a name up; tests replace it. Nil: net.DefaultResolver.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	// connect opens a connection to an address that passed the checks;
+	// tests replace it to see what would have been dialled without
+	// sending anything. Nil: a net.Dialer.
+	connect func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // NewHTTP returns the http capability of plugin under grant g, which the
@@ -250,28 +255,6 @@ func (h *HTTP) namesAddr(a netip.Addr, port string) bool {
 	return false
 }
 
-// refused says why a is not reachable without an exact grant, or "".
-func refused(a netip.Addr) string {
-	a = a.Unmap()
-	switch {
-	case a == netip.MustParseAddr("169.254.169.254") || a == netip.MustParseAddr("fd00:ec2::254"):
-		return "a cloud metadata address"
-	case a.IsLoopback():
-		return "a loopback address"
-	case a.IsPrivate():
-		return "a private address"
-	case a.IsLinkLocalUnicast():
-		return "a link-local address"
-	case a.IsMulticast():
-		return "a multicast address"
-	case a.IsUnspecified():
-		return "an unspecified address"
-	case !a.IsValid() || a.Is4() && a.As4()[0] == 0:
-		return "not a routable address"
-	}
-	return ""
-}
-
 // dial resolves addr's host once, checks every address it resolves to,
 // and connects to a checked one. A loopback, private, link-local or other
 // internal address is reachable only when the URL names it as an address
@@ -315,10 +298,14 @@ func (h *HTTP) dial(ctx context.Context, network, addr string) (net.Conn, error)
 			return nil, &Error{abi.EPERM, fmt.Sprintf("the host %q is refused: it resolves to %s, %s; only an address written in %s itself may be one", host, a, why, h.grant)}
 		}
 	}
-	var d net.Dialer
+	connect := h.connect
+	if connect == nil {
+		var d net.Dialer
+		connect = d.DialContext
+	}
 	var last error
 	for _, a := range addrs {
-		c, err := d.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
+		c, err := connect(ctx, network, net.JoinHostPort(a.String(), port))
 		if err == nil {
 			return c, nil
 		}

@@ -36,11 +36,30 @@ func NewSecrets() *Secrets { return &Secrets{} }
 // wreck every result and log line, while so short a value is no secret
 // worth the name: it can be guessed in a moment. Keep such values out of
 // what the host prints instead.
+//
+// A value of several lines is also held line by line (each line of 8 bytes
+// or more, trimmed): a plugin that prints a key one line at a time, or
+// whose output is cut into log lines, must not get any line of it out.
 func (s *Secrets) Add(values ...string) {
+	for _, v := range values {
+		if !strings.ContainsAny(v, "\r\n") {
+			continue
+		}
+		for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if line = strings.TrimSpace(line); len(line) >= minSecretLine {
+				values = append(values, line)
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.set.Store(s.set.Load().with(values))
 }
+
+// minSecretLine is the shortest line of a multi-line secret held on its
+// own: shorter lines of a PEM block or a JSON key file ("-----", "}") are
+// everywhere in ordinary text, and redacting them would garble it.
+const minSecretLine = 8
 
 // WithExtra returns a view holding s's secrets as they are now plus values,
 // for secrets that belong to one request, such as the caller's own bearer

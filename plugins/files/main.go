@@ -256,7 +256,7 @@ var listingSchema = json.RawMessage(`{
 			"type": "object",
 			"properties": {
 				"name": {"type": "string"},
-				"type": {"enum": ["file", "directory", "symlink", "other"]},
+				"type": {"enum": ["file", "directory", "symlink", "fifo", "socket", "device", "special"], "description": "special: a FIFO, socket or device, as WASI shows them, which cannot tell them apart; none of these is read, searched or written."},
 				"size": {"type": "integer", "description": "Bytes, for files."}
 			},
 			"required": ["name", "type"]
@@ -273,7 +273,7 @@ var foundSchema = json.RawMessage(`{
 			"type": "object",
 			"properties": {
 				"path": {"type": "string"},
-				"type": {"enum": ["file", "directory", "symlink", "other"]},
+				"type": {"enum": ["file", "directory", "symlink", "fifo", "socket", "device", "special"], "description": "special: a FIFO, socket or device, as WASI shows them, which cannot tell them apart; none of these is read, searched or written."},
 				"line": {"type": "integer", "description": "For a content match, the line number, from 1."},
 				"text": {"type": "string", "description": "For a content match, the line, trimmed."}
 			},
@@ -309,7 +309,7 @@ var fileInfoSchema = json.RawMessage(`{
 	"type": "object",
 	"properties": {
 		"path": {"type": "string"},
-		"type": {"enum": ["file", "directory", "symlink", "other"]},
+		"type": {"enum": ["file", "directory", "symlink", "fifo", "socket", "device", "special"], "description": "special: a FIFO, socket or device, as WASI shows them, which cannot tell them apart; none of these is read, searched or written."},
 		"size": {"type": "integer"},
 		"modified": {"type": "string", "format": "date-time"},
 		"permissions": {"type": "string", "description": "Unix permission bits, such as -rw-r--r--."}

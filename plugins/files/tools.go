@@ -34,7 +34,7 @@ const (
 // Entry is one item of a directory.
 type Entry struct {
 	Name string `json:"name"`
-	Type string `json:"type"` // file, directory, symlink or other
+	Type string `json:"type"` // file, directory, symlink, fifo, socket, device or special
 	Size int64  `json:"size,omitempty"`
 }
 
@@ -52,10 +52,60 @@ func kind(m fs.FileMode) string {
 		return "directory"
 	case m&fs.ModeSymlink != 0:
 		return "symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "fifo"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
 	case m.IsRegular():
 		return "file"
 	}
-	return "other"
+	return "special"
+}
+
+// kindOf is the type of a file as this plugin reports it. Under WASI a FIFO
+// or socket comes with no type, which Go shows as a regular file; it is
+// "special" here.
+func kindOf(fi fs.FileInfo) string {
+	if unknownType(fi) {
+		return "special"
+	}
+	return kind(fi.Mode())
+}
+
+// entryKind is the type of a directory entry, and its FileInfo when it
+// takes one to tell (a regular file's, for its size).
+func entryKind(de fs.DirEntry) (string, fs.FileInfo) {
+	if !de.Type().IsRegular() {
+		return kind(de.Type()), nil
+	}
+	fi, err := de.Info()
+	if err != nil {
+		return "file", nil
+	}
+	return kindOf(fi), fi
+}
+
+// notRegular refuses what is neither a regular file nor a directory:
+// opening a FIFO waits for a writer, a device may never end, and the host
+// serves neither. what is the action ("reading"), verb this tool's
+// ("reads").
+func notRegular(fi fs.FileInfo, what, p, verb string) error {
+	var it string
+	switch k := kindOf(fi); k {
+	case "file", "directory":
+		return nil
+	case "fifo":
+		it = "a FIFO (named pipe)"
+	case "socket":
+		it = "a socket"
+	case "device":
+		it = "a device"
+	default:
+		it = "a special file (a FIFO, socket or device)"
+	}
+	return fmt.Errorf("%s %s: it is %s, and this tool %s regular files only", what, p, it, verb)
 }
 
 func listDirectory(r roots, p string) (Listing, error) {
@@ -73,11 +123,10 @@ func listDirectory(r roots, p string) (Listing, error) {
 			l.Truncated = true
 			break
 		}
-		e := Entry{Name: de.Name(), Type: kind(de.Type())}
-		if de.Type().IsRegular() {
-			if fi, err := de.Info(); err == nil {
-				e.Size = fi.Size()
-			}
+		k, fi := entryKind(de)
+		e := Entry{Name: de.Name(), Type: k}
+		if fi != nil && k == "file" {
+			e.Size = fi.Size()
 		}
 		l.Entries = append(l.Entries, e)
 	}
@@ -94,6 +143,12 @@ func readFile(r roots, p string, start, end int) (string, error) {
 	if start < 0 || end < 0 || end > 0 && end < max(start, 1) {
 		return "", fmt.Errorf("lines %d to %d of %s make no range: start_line and end_line count from 1, and end_line may not come before start_line", start, end, p)
 	}
+	// Looked at before it is opened: opening a FIFO waits for a writer.
+	if fi, err := os.Stat(p); err != nil {
+		return "", fsError("reading "+p, err)
+	} else if err := notRegular(fi, "reading", p, "reads"); err != nil {
+		return "", err
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return "", fsError("reading "+p, err)
@@ -102,6 +157,9 @@ func readFile(r roots, p string, start, end int) (string, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return "", fsError("reading "+p, err)
+	}
+	if err := notRegular(fi, "reading", p, "reads"); err != nil {
+		return "", err
 	}
 	if fi.IsDir() {
 		return "", fmt.Errorf("reading %s: it is a directory; use list_directory", p)
@@ -231,9 +289,10 @@ func (s *search) tree(root string) error {
 			return nil
 		}
 		f := &s.found
+		k, _ := entryKind(de)
 		if s.needle == "" {
-			f.Matches = append(f.Matches, Match{Path: name, Type: kind(de.Type())})
-		} else if de.Type().IsRegular() {
+			f.Matches = append(f.Matches, Match{Path: name, Type: k})
+		} else if k == "file" {
 			f.Matches = grep(f.Matches, name, s.needle, s.limit+1)
 		}
 		if len(f.Matches) > s.limit {
@@ -292,7 +351,7 @@ func matchName(pattern, root, name string) bool {
 // up to limit matches in all. Binary and large files are skipped.
 func grep(ms []Match, name, needle string, limit int) []Match {
 	fi, err := os.Stat(name)
-	if err != nil || fi.Size() > maxSearchBytes {
+	if err != nil || kindOf(fi) != "file" || fi.Size() > maxSearchBytes {
 		return ms
 	}
 	b, err := os.ReadFile(name)
@@ -338,7 +397,11 @@ func writeFile(r roots, p, content string) (Written, error) {
 	switch {
 	case err == nil && fi.IsDir():
 		return Written{}, fmt.Errorf("writing %s: it is a directory; name a file", p)
-	case err != nil && !created:
+	case err == nil:
+		if err := notRegular(fi, "writing", p, "writes"); err != nil {
+			return Written{}, err
+		}
+	case !created:
 		return Written{}, fsError("writing "+p, err)
 	}
 	if created {
@@ -380,6 +443,9 @@ func editFile(r roots, p, oldText, newText string, all bool) (Edited, error) {
 	}
 	if fi.IsDir() {
 		return Edited{}, fmt.Errorf("editing %s: it is a directory; name a file", p)
+	}
+	if err := notRegular(fi, "editing", p, "edits"); err != nil {
+		return Edited{}, err
 	}
 	if fi.Size() > maxEditBytes {
 		return Edited{}, fmt.Errorf("editing %s: it is %d bytes, more than the %d this tool edits; rewrite it with write_file", p, fi.Size(), maxEditBytes)
@@ -447,7 +513,7 @@ func fileInfo(r roots, p string) (FileInfo, error) {
 	}
 	return FileInfo{
 		Path:        p,
-		Type:        kind(fi.Mode()),
+		Type:        kindOf(fi),
 		Size:        fi.Size(),
 		Modified:    fi.ModTime().UTC().Format(time.RFC3339),
 		Permissions: fi.Mode().Perm().String(),

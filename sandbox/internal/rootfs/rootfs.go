@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,7 +46,11 @@ func Open(dir string, writable bool) (*FS, error) {
 func (r *FS) Close() error { return r.root.Close() }
 
 // name turns wazero's path, relative to the mount, into the Root's.
+// wazero hands some paths on with a leading slash (a stat relative to a
+// folder opened as the mount's root comes as "/name"), which the Root
+// would refuse as absolute; inside a mount "/" is the mount itself.
 func name(path string) string {
+	path = strings.TrimLeft(path, "/")
 	if path == "" {
 		return "."
 	}
@@ -109,11 +114,60 @@ func (r *FS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode)
 	if !r.writable && flag&writeFlags != 0 {
 		return nil, experimentalsys.EROFS
 	}
-	f, err := r.root.OpenFile(name(path), osFlag(flag), perm)
+	// A special file seen before the open is refused unopened: opening a
+	// device can act on it (a tape rewinds). That look can race a rename,
+	// so it only spares the open; the check that counts is the one below.
+	if fi, err := r.root.Stat(name(path)); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		return nil, ErrSpecial
+	}
+	// O_NONBLOCK keeps the open itself from waiting: a FIFO's open waits
+	// for the other end, a device's may wait for the device; O_NOCTTY
+	// keeps a terminal from becoming moat's. What was opened is then
+	// checked on its descriptor, which no rename can swap.
+	f, err := r.root.OpenFile(name(path), osFlag(flag)|syscall.O_NONBLOCK|syscall.O_NOCTTY, perm)
+	if errors.Is(err, syscall.ENXIO) {
+		// A socket, a FIFO opened for writing with no reader, or a device
+		// with no driver.
+		return nil, ErrSpecial
+	}
 	if err != nil {
 		return nil, errno(err)
 	}
+	if e := servable(f); e != 0 {
+		f.Close()
+		return nil, e
+	}
 	return &rootFile{f: f, fs: r, path: name(path), append: flag&experimentalsys.O_APPEND != 0}, 0
+}
+
+// ErrSpecial is the errno of opening a FIFO, socket or device in a mount:
+// moat serves regular files and folders only, since reading the others can
+// block the host past the call's deadline (a FIFO until another process
+// writes, a terminal until someone types) or never end (/dev/zero). Stat
+// and directory listings still show such a file for what it is.
+const ErrSpecial = experimentalsys.ENOTSUP
+
+// servable refuses a descriptor that is not a regular file or a folder,
+// and makes reads and writes of one that is block as usual (O_NONBLOCK
+// means nothing to a local file, but a network or FUSE file system may
+// honour it).
+func servable(f *os.File) experimentalsys.Errno {
+	fi, err := f.Stat()
+	if err != nil {
+		return errno(err)
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return ErrSpecial
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return errno(err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.SetNonblock(int(fd), false) }); err != nil {
+		return errno(err)
+	}
+	return errno(serr)
 }
 
 func (r *FS) Lstat(path string) (sys.Stat_t, experimentalsys.Errno) {

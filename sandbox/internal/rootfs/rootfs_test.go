@@ -1,9 +1,12 @@
 package rootfs_test
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moat-mcp/moat/sandbox/internal/rootfs"
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
@@ -77,5 +80,92 @@ func TestRootFSRefusesEveryWayOut(t *testing.T) {
 		} else if errno := fsys.Mkdir("sub", 0o755); errno != experimentalsys.EROFS {
 			t.Errorf("mkdir on a read-only mount: %v; want EROFS", errno)
 		}
+	}
+}
+
+// Opening a FIFO, socket or device is refused with ErrSpecial, never
+// waited on: without a writer, a FIFO's open and read block the host.
+func TestRootFSRefusesSpecialFiles(t *testing.T) {
+	mount := tree(t)
+	fifo := filepath.Join(mount, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(mount, "sock"))
+	if err != nil {
+		t.Skipf("no unix socket: %v", err)
+	}
+	defer l.Close()
+	if err := os.WriteFile(filepath.Join(mount, "plain.txt"), []byte("plain"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := rootfs.Open(mount, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	dev, err := rootfs.Open("/dev", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+
+	type open struct {
+		fsys *rootfs.FS
+		path string
+		flag experimentalsys.Oflag
+	}
+	cases := []open{
+		{fsys, "fifo", experimentalsys.O_RDONLY},
+		{fsys, "fifo", experimentalsys.O_WRONLY},
+		{fsys, "fifo", experimentalsys.O_RDWR},
+		{fsys, "/fifo", experimentalsys.O_RDONLY},
+		{fsys, "sock", experimentalsys.O_RDONLY},
+		{fsys, "sock", experimentalsys.O_WRONLY},
+	}
+	for _, d := range []string{"null", "zero"} {
+		if fi, err := os.Stat("/dev/" + d); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			cases = append(cases, open{dev, d, experimentalsys.O_RDONLY})
+		}
+	}
+	for _, c := range cases {
+		done := make(chan experimentalsys.Errno, 1)
+		go func() {
+			f, errno := c.fsys.OpenFile(c.path, c.flag, 0)
+			if errno == 0 {
+				f.Close()
+			}
+			done <- errno
+		}()
+		select {
+		case errno := <-done:
+			if errno != rootfs.ErrSpecial {
+				t.Errorf("open %s (flag %v): errno %v; want %v", c.path, c.flag, errno, rootfs.ErrSpecial)
+			}
+		case <-time.After(30 * time.Second):
+			// Release the blocked open, then fail.
+			if f, err := os.OpenFile(fifo, os.O_RDWR, 0); err == nil {
+				f.Close()
+			}
+			<-done
+			t.Errorf("open %s (flag %v) blocked", c.path, c.flag)
+		}
+	}
+	// Stat still tells what they are.
+	for path, mode := range map[string]os.FileMode{"fifo": os.ModeNamedPipe, "/sock": os.ModeSocket} {
+		st, errno := fsys.Lstat(path)
+		if errno != 0 || st.Mode.Type() != mode {
+			t.Errorf("lstat %s: mode %v, errno %v; want %v", path, st.Mode, errno, mode)
+		}
+	}
+	// A regular file opens and reads as before.
+	f, errno := fsys.OpenFile("plain.txt", experimentalsys.O_RDONLY, 0)
+	if errno != 0 {
+		t.Fatalf("open plain.txt: %v", errno)
+	}
+	defer f.Close()
+	buf := make([]byte, 16)
+	if n, errno := f.Read(buf); errno != 0 || string(buf[:n]) != "plain" {
+		t.Fatalf("read plain.txt: %q, %v", buf[:n], errno)
 	}
 }

@@ -1,6 +1,6 @@
 // Command fsprobe is a moat test plugin that does one file operation per
 // call, as a plugin trying to leave its mounts would: op is read, write,
-// list, mkdir, remove or symlink; path is the guest path; target is a
+// list, stat, mkdir, remove or symlink; path is the guest path; target is a
 // symlink's target; data is what write writes. It answers the result, or
 // the error as a tool error.
 //
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 
 	moat "github.com/moat-mcp/moat/sdk/go"
 )
@@ -43,6 +44,28 @@ func init() {
 				names[i] = e.Name()
 			}
 			return strings.Join(names, ","), err
+		case "stat":
+			fi, err := os.Stat(in.Path)
+			if err != nil {
+				return "", err
+			}
+			switch m := fi.Mode(); {
+			case m&os.ModeNamedPipe != 0:
+				return "fifo", nil
+			case m&os.ModeSocket != 0:
+				return "socket", nil
+			case m&os.ModeDevice != 0:
+				return "device", nil
+			case m.IsDir():
+				return "dir", nil
+			}
+			// WASI preview 1 has no file type for a FIFO, and wazero gives
+			// a socket reached by path none either: both come as unknown,
+			// which Go shows as a regular file.
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Filetype == syscall.FILETYPE_UNKNOWN {
+				return "special", nil
+			}
+			return "file", nil
 		case "mkdir":
 			return "made", os.Mkdir(in.Path, 0o755)
 		case "remove":
