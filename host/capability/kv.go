@@ -2,6 +2,7 @@ package capability
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,11 @@ var (
 // transaction.
 type KV struct {
 	db *bolt.DB
+	// writer is held by the one write in progress. bbolt queues writers on
+	// a lock that no deadline reaches; waiting for this slot instead lets a
+	// write give up when its call's deadline passes or the call is
+	// cancelled, rather than wait behind every other writer.
+	writer chan struct{}
 }
 
 // Error is a store failure with the errno the plugin sees.
@@ -66,7 +72,21 @@ func OpenKV(dataDir string) (*KV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data_dir %s: open %s: %w", dataDir, KVFile, err)
 	}
-	return &KV{db: db}, nil
+	return &KV{db: db, writer: make(chan struct{}, 1)}, nil
+}
+
+// write waits for the writer's slot, at most until ctx ends. A write that
+// gave up was never started: nothing of it is stored.
+func (s *KV) write(ctx context.Context) (func(), error) {
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, &Error{Errno: abi.ETIMEDOUT, Msg: "the call's deadline passed while the write waited for the writes before it; nothing was written"}
+		}
+		return nil, &Error{Errno: abi.ECANCELED, Msg: "the call was cancelled while the write waited for the writes before it; nothing was written"}
+	}
 }
 
 // Close closes the store's file.
@@ -98,13 +118,18 @@ func (s *KV) Get(plugin string, key []byte) ([]byte, error) {
 // Set stores value under key in plugin's namespace, within quota bytes
 // (the sum of len(key)+len(value) over the plugin's entries). It is
 // durable once it returns nil.
-func (s *KV) Set(plugin string, key, value []byte, quota uint64) error {
+func (s *KV) Set(ctx context.Context, plugin string, key, value []byte, quota uint64) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	if len(value) > MaxValue {
 		return &Error{abi.ETOOBIG, fmt.Sprintf("the value is %d bytes; a value holds at most %d", len(value), MaxValue)}
 	}
+	release, err := s.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		pb, err := tx.CreateBucketIfNotExists([]byte(plugin))
 		if err != nil {
@@ -130,10 +155,15 @@ func (s *KV) Set(plugin string, key, value []byte, quota uint64) error {
 }
 
 // Delete removes key from plugin's namespace; a missing key is no error.
-func (s *KV) Delete(plugin string, key []byte) error {
+func (s *KV) Delete(ctx context.Context, plugin string, key []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	release, err := s.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		pb := tx.Bucket([]byte(plugin))
 		if pb == nil {

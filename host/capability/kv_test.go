@@ -2,11 +2,13 @@ package capability
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/moat-mcp/moat/abi"
 )
@@ -34,16 +36,16 @@ func errnoOf(t *testing.T, err error) abi.Errno {
 func TestIsolation(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
-	if err := s.Set("a", []byte("k"), []byte("from a"), quota); err != nil {
+	if err := s.Set(context.Background(), "a", []byte("k"), []byte("from a"), quota); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get("b", []byte("k")); errnoOf(t, err) != abi.ENOTFOUND {
 		t.Fatalf("b reads a's key: %v", err)
 	}
-	if err := s.Set("b", []byte("k"), []byte("from b"), quota); err != nil {
+	if err := s.Set(context.Background(), "b", []byte("k"), []byte("from b"), quota); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete("b", []byte("k")); err != nil {
+	if err := s.Delete(context.Background(), "b", []byte("k")); err != nil {
 		t.Fatal(err)
 	}
 	v, err := s.Get("a", []byte("k"))
@@ -58,27 +60,27 @@ func TestIsolation(t *testing.T) {
 func TestQuota(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
-	if err := s.Set("p", []byte("k1"), make([]byte, 8), 20); err != nil { // 10 bytes
+	if err := s.Set(context.Background(), "p", []byte("k1"), make([]byte, 8), 20); err != nil { // 10 bytes
 		t.Fatal(err)
 	}
-	if err := s.Set("p", []byte("k2"), make([]byte, 8), 20); err != nil { // 20 bytes
+	if err := s.Set(context.Background(), "p", []byte("k2"), make([]byte, 8), 20); err != nil { // 20 bytes
 		t.Fatal(err)
 	}
-	err := s.Set("p", []byte("k3"), []byte("x"), 20)
+	err := s.Set(context.Background(), "p", []byte("k3"), []byte("x"), 20)
 	if errnoOf(t, err) != abi.ETOOBIG || !strings.Contains(err.Error(), "quota") {
 		t.Fatalf("past the quota: %v", err)
 	}
 	// Replacing a value counts the new size, not both.
-	if err := s.Set("p", []byte("k1"), make([]byte, 8), 20); err != nil {
+	if err := s.Set(context.Background(), "p", []byte("k1"), make([]byte, 8), 20); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete("p", []byte("k2")); err != nil {
+	if err := s.Delete(context.Background(), "p", []byte("k2")); err != nil {
 		t.Fatal(err)
 	}
 	if used, _ := s.Used("p"); used != 10 {
 		t.Fatalf("used = %d, want 10", used)
 	}
-	if err := s.Set("p", []byte("k3"), make([]byte, 8), 20); err != nil {
+	if err := s.Set(context.Background(), "p", []byte("k3"), make([]byte, 8), 20); err != nil {
 		t.Fatalf("after a delete freed room: %v", err)
 	}
 }
@@ -87,13 +89,13 @@ func TestCaps(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
 	big := uint64(1 << 30)
-	if err := s.Set("p", bytes.Repeat([]byte("k"), MaxKey+1), nil, big); errnoOf(t, err) != abi.ETOOBIG {
+	if err := s.Set(context.Background(), "p", bytes.Repeat([]byte("k"), MaxKey+1), nil, big); errnoOf(t, err) != abi.ETOOBIG {
 		t.Fatalf("long key: %v", err)
 	}
-	if err := s.Set("p", []byte("k"), make([]byte, MaxValue+1), big); errnoOf(t, err) != abi.ETOOBIG {
+	if err := s.Set(context.Background(), "p", []byte("k"), make([]byte, MaxValue+1), big); errnoOf(t, err) != abi.ETOOBIG {
 		t.Fatalf("big value: %v", err)
 	}
-	if err := s.Set("p", bytes.Repeat([]byte("k"), MaxKey), make([]byte, MaxValue), big); err != nil {
+	if err := s.Set(context.Background(), "p", bytes.Repeat([]byte("k"), MaxKey), make([]byte, MaxValue), big); err != nil {
 		t.Fatalf("at the caps: %v", err)
 	}
 	if _, err := s.Get("p", nil); errnoOf(t, err) != abi.EINVAL {
@@ -105,7 +107,7 @@ func TestList(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
 	for _, k := range []string{"user:2", "user:1", "users", "item:1", "user;"} {
-		if err := s.Set("p", []byte(k), []byte("v"), quota); err != nil {
+		if err := s.Set(context.Background(), "p", []byte(k), []byte("v"), quota); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,7 +131,7 @@ func TestConcurrentSets(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- s.Set("p", fmt.Appendf(nil, "key%02d", i), []byte("vvvvv"), 200)
+			errs <- s.Set(context.Background(), "p", fmt.Appendf(nil, "key%02d", i), []byte("vvvvv"), 200)
 		}()
 	}
 	wg.Wait()
@@ -151,7 +153,7 @@ func TestConcurrentSets(t *testing.T) {
 func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
-	if err := s.Set("p", []byte("k"), []byte("kept"), quota); err != nil {
+	if err := s.Set(context.Background(), "p", []byte("k"), []byte("kept"), quota); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := OpenKV(dir); err == nil || !strings.Contains(err.Error(), "data_dir "+dir) {
@@ -168,5 +170,30 @@ func TestReopen(t *testing.T) {
 	}
 	if used, _ := s.Used("p"); used != 5 {
 		t.Fatalf("used after reopening = %d", used)
+	}
+}
+
+// A write queued behind another gives up when its call's deadline passes or
+// the call is cancelled, and stores nothing: bbolt's own writer lock would
+// have held it for as long as the writes before it took.
+func TestWriteBehindAnotherEndsWithItsCall(t *testing.T) {
+	s := open(t, t.TempDir())
+	s.writer <- struct{}{} // a write in progress that does not end
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Set(ctx, "p", []byte("k"), []byte("v"), 1<<20); errnoOf(t, err) != abi.ETIMEDOUT {
+		t.Fatalf("a write behind a stuck one past its deadline: %v; want ETIMEDOUT", err)
+	}
+	cancelled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if err := s.Delete(cancelled, "p", []byte("k")); errnoOf(t, err) != abi.ECANCELED {
+		t.Fatalf("a delete behind a stuck write, cancelled: %v; want ECANCELED", err)
+	}
+	<-s.writer
+	if _, err := s.Get("p", []byte("k")); errnoOf(t, err) != abi.ENOTFOUND {
+		t.Fatalf("the write that gave up was stored: %v", err)
+	}
+	if err := s.Set(context.Background(), "p", []byte("k"), []byte("v"), 1<<20); err != nil {
+		t.Fatalf("a write once the slot is free: %v", err)
 	}
 }

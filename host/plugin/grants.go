@@ -98,7 +98,7 @@ func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...
 		}
 		return nil, abi.ENOTFOUND, fmt.Sprintf("moat.config_get: %q is not among the values plugin %q asks for (capabilities.config in its description), so moat holds none for it", key, plugin)
 	case abi.ImportKVGet, abi.ImportKVSet, abi.ImportKVDelete, abi.ImportKVList:
-		return h.kvCall(plugin, name, args)
+		return h.kvCall(ctx, plugin, name, args)
 	case abi.ImportHTTPRequest:
 		if h.http == nil {
 			return nil, abi.EPERM, fmt.Sprintf("moat.%s: plugin %q is not granted http; an operator grants it under plugins.%s.grants.http", name, plugin, plugin)
@@ -121,7 +121,7 @@ func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...
 }
 
 // kvCall serves one kv import from the plugin's own namespace.
-func (h grantHost) kvCall(plugin, name string, args [][]byte) ([]byte, abi.Errno, string) {
+func (h grantHost) kvCall(ctx context.Context, plugin, name string, args [][]byte) ([]byte, abi.Errno, string) {
 	if h.grants.KV == nil {
 		return nil, abi.EPERM, fmt.Sprintf("moat.%s: plugin %q is not granted kv; an operator grants it under plugins.%s.grants.kv", name, plugin, plugin)
 	}
@@ -136,9 +136,9 @@ func (h grantHost) kvCall(plugin, name string, args [][]byte) ([]byte, abi.Errno
 	case abi.ImportKVGet:
 		resp, err = h.kv.Get(plugin, args[0])
 	case abi.ImportKVSet:
-		err = h.kv.Set(plugin, args[0], args[1], h.grants.KVQuota())
+		err = h.kv.Set(ctx, plugin, args[0], args[1], h.grants.KVQuota())
 	case abi.ImportKVDelete:
-		err = h.kv.Delete(plugin, args[0])
+		err = h.kv.Delete(ctx, plugin, args[0])
 	case abi.ImportKVList:
 		resp, err = h.kv.List(plugin, args[0])
 	}
