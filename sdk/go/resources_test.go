@@ -177,11 +177,13 @@ func TestBadResourceDefinitionsPanic(t *testing.T) {
 	noopT := func(string, map[string]string) ([]abi.ResourceContents, error) { return nil, nil }
 	noopP := func(map[string]string) (*abi.GetPromptResult, error) { return nil, nil }
 	for name, register := range map[string]func(){
-		"resource without URI":      func() { AddResource(ResourceDef{Name: "x"}, noop) },
-		"resource without name":     func() { AddResource(ResourceDef{URI: "a://x"}, noop) },
-		"duplicate resource":        func() { AddResource(ResourceDef{URI: "hello://greeting", Name: "g"}, noop) },
-		"level-2 template":          func() { AddResourceTemplate(ResourceTemplateDef{URITemplate: "a://{+path}", Name: "p"}, noopT) },
-		"duplicate template":        func() { AddResourceTemplate(ResourceTemplateDef{URITemplate: "hello://greeting/{name}", Name: "p"}, noopT) },
+		"resource without URI":  func() { AddResource(ResourceDef{Name: "x"}, noop) },
+		"resource without name": func() { AddResource(ResourceDef{URI: "a://x"}, noop) },
+		"duplicate resource":    func() { AddResource(ResourceDef{URI: "hello://greeting", Name: "g"}, noop) },
+		"level-2 template":      func() { AddResourceTemplate(ResourceTemplateDef{URITemplate: "a://{+path}", Name: "p"}, noopT) },
+		"duplicate template": func() {
+			AddResourceTemplate(ResourceTemplateDef{URITemplate: "hello://greeting/{name}", Name: "p"}, noopT)
+		},
 		"prompt with a bad name":    func() { AddPrompt(PromptDef{Name: "a b"}, noopP) },
 		"duplicate prompt":          func() { AddPrompt(PromptDef{Name: "failing"}, noopP) },
 		"unnamed argument":          func() { AddPrompt(PromptDef{Name: "p", Arguments: []abi.PromptArgument{{}}}, noopP) },
