@@ -1,6 +1,9 @@
 package abi
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // The shapes of resources, prompts and completion, as MCP (2025-11-25)
 // defines them and as a plugin declares and serves them. Members the host
@@ -81,9 +84,9 @@ type ResourceContents struct {
 func (c ResourceContents) MarshalJSON() ([]byte, error) {
 	type plain ResourceContents // without this method
 	if c.Blob != "" {
-		return json.Marshal(plain(c))
+		return marshal(plain(c))
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		URI      string `json:"uri"`
 		MIMEType string `json:"mimeType,omitempty"`
 		Text     string `json:"text"`
@@ -176,5 +179,19 @@ func (c Completion) MarshalJSON() ([]byte, error) {
 	if c.Values == nil {
 		c.Values = []string{}
 	}
-	return json.Marshal(plain(c))
+	return marshal(plain(c))
+}
+
+// marshal encodes v leaving '<', '>' and '&' as they are: an encoder that
+// calls these methods escapes them itself if it is set to, and one that is
+// not (as the SDKs' are, to write what the other languages write) would
+// otherwise get them escaped regardless.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -50,6 +51,21 @@ func TestResultsEncodeAsMCPWants(t *testing.T) {
 		if err != nil || string(b) != c.want {
 			t.Errorf("%+v encodes as %s (%v), want %s", c.v, b, err, c.want)
 		}
+	}
+}
+
+// The custom encoders must leave the choice of escaping '<', '>' and '&' to
+// the encoder that calls them: the SDKs write them as they are.
+func TestResourceContentsFollowTheEncodersEscaping(t *testing.T) {
+	c := ReadResourceResult{Contents: []ResourceContents{{URI: "a://<&>", Text: "<b>"}}}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil || b.String() != `{"contents":[{"uri":"a://<&>","text":"<b>"}]}`+"\n" {
+		t.Errorf("without escaping: %s (%v)", b.String(), err)
+	}
+	if got, _ := json.Marshal(c); string(got) != `{"contents":[{"uri":"a://\u003c\u0026\u003e","text":"\u003cb\u003e"}]}` {
+		t.Errorf("with json.Marshal: %s", got)
 	}
 }
 
