@@ -85,8 +85,8 @@ func TestAssemblyScriptProtocol(t *testing.T) {
 	cases := []struct{ name, request, want string }{
 		{"unknown tool", `{"method":"tools/call","params":{"name":"nope","arguments":{}}}`,
 			`{"error":{"code":-32602,"message":"unknown tool \"nope\""}}`},
-		{"other method", `{"method":"prompts/get","params":{"name":"x"}}`,
-			`{"error":{"code":-32601,"message":"method \"prompts/get\" is not supported by this plugin"}}`},
+		{"other method", `{"method":"logging/setLevel","params":{"level":"info"}}`,
+			`{"error":{"code":-32601,"message":"method \"logging/setLevel\" is not supported by this plugin"}}`},
 		{"escapes in", `{"method":"tools/call","params":{"name":"greet","arguments":{"name":"\u00e9\ud83d\udc4b \" \\ \/ \n\t\u0001"}}}`,
 			`{"content":[{"type":"text","text":"Hello, é👋 \" \\ / \n\t\u0001!"}]}`},
 		{"lone surrogate", `{"method":"tools/call","params":{"name":"greet","arguments":{"name":"\ud800"}}}`,
