@@ -173,3 +173,21 @@ func TestRustHelloRaw(t *testing.T) {
 func TestAssemblyScriptHelloRaw(t *testing.T) {
 	checkHelloRaw(t, buildASHello(t))
 }
+
+// TestGoSDKImportsNotifyWhenCalled is the other half of the check in
+// checkHelloRaw: a Go plugin that calls NotifyResourceUpdated imports the
+// host function, and the call reaches the host.
+func TestGoSDKImportsNotifyWhenCalled(t *testing.T) {
+	p := loadRaw(t, testplugin.GoPlugin(t, "sdk/go/testdata/notify"))
+	imported := false
+	for _, imp := range p.Imports() {
+		imported = imported || imp.Module == abi.ModuleMoat && imp.Name == abi.ImportNotifyResourceUpdated
+	}
+	if !imported {
+		t.Fatalf("imports %v; want moat.notify_resource_updated", p.Imports())
+	}
+	got, err := p.Call(context.Background(), []byte(readReq("notify://state")))
+	if err != nil || string(got) != `{"contents":[{"uri":"notify://state","text":"on"}]}` {
+		t.Errorf("resources/read: %s, %v", got, err)
+	}
+}
