@@ -42,6 +42,9 @@ const (
 	ImportConfigGet   = "config_get"
 	ImportSample      = "sample"
 	ImportElicit      = "elicit"
+	// ImportNotifyResourceUpdated tells the host that one of the plugin's
+	// resources changed, so that it notifies the sessions subscribed to it.
+	ImportNotifyResourceUpdated = "notify_resource_updated"
 )
 
 // ValueType is a WebAssembly value type as it appears in a signature. The
@@ -121,15 +124,20 @@ var Imports = map[string]Signature{
 	ImportConfigGet:   {Params: []ValueType{I32, I32}, Results: []ValueType{I64}},
 	ImportSample:      {Params: []ValueType{I32, I32}, Results: []ValueType{I64}},
 	ImportElicit:      {Params: []ValueType{I32, I32}, Results: []ValueType{I64}},
+
+	ImportNotifyResourceUpdated: {Params: []ValueType{I32, I32}, Results: []ValueType{I64}},
 }
 
 // AbortSignature is the signature of env.abort as AssemblyScript declares it:
 // (message, file, line, column).
 var AbortSignature = Signature{Params: []ValueType{I32, I32, I32, I32}}
 
-// Capability names the grant an import needs, or "" for imports every
-// plugin may use. It is what an operator reads to see what a module could
-// ever do.
+// Capability names the capability an import belongs to, or "" for the
+// imports every plugin uses to talk to the host (read_result, log, progress,
+// cancelled). It is what an operator reads to see what a module could ever
+// do. Each capability but "resources" is usable only when granted;
+// notify_resource_updated concerns the plugin's own resources and needs no
+// grant.
 func Capability(importName string) string {
 	switch importName {
 	case ImportHTTPRequest:
@@ -142,6 +150,11 @@ func Capability(importName string) string {
 		return "sampling"
 	case ImportElicit:
 		return "elicitation"
+	case ImportNotifyResourceUpdated:
+		// Every plugin may announce a change of its own resources; the
+		// name tells an operator what the import is about, and needs no
+		// grant.
+		return "resources"
 	}
 	return ""
 }

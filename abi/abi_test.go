@@ -67,3 +67,13 @@ func TestSourceHoldsThePackage(t *testing.T) {
 		}
 	}
 }
+
+func TestNotifyResourceUpdatedIsAnAdditiveImport(t *testing.T) {
+	sig, ok := Imports[ImportNotifyResourceUpdated]
+	if !ok || sig.String() != "(i32, i32) -> (i64)" {
+		t.Fatalf("notify_resource_updated: %v %v", sig, ok)
+	}
+	if Capability(ImportNotifyResourceUpdated) != "resources" {
+		t.Errorf("capability %q", Capability(ImportNotifyResourceUpdated))
+	}
+}

@@ -12,14 +12,14 @@ const (
 
 // Description is what moat_describe returns.
 type Description struct {
-	Name              string            `json:"name"`
-	Version           string            `json:"version,omitempty"`
-	Description       string            `json:"description,omitempty"`
-	Tools             []Tool            `json:"tools"`
-	Resources         []json.RawMessage `json:"resources,omitempty"`
-	ResourceTemplates []json.RawMessage `json:"resourceTemplates,omitempty"`
-	Prompts           []json.RawMessage `json:"prompts,omitempty"`
-	Capabilities      Capabilities      `json:"capabilities,omitzero"`
+	Name              string             `json:"name"`
+	Version           string             `json:"version,omitempty"`
+	Description       string             `json:"description,omitempty"`
+	Tools             []Tool             `json:"tools"`
+	Resources         []Resource         `json:"resources,omitempty"`
+	ResourceTemplates []ResourceTemplate `json:"resourceTemplates,omitempty"`
+	Prompts           []Prompt           `json:"prompts,omitempty"`
+	Capabilities      Capabilities       `json:"capabilities,omitzero"`
 }
 
 // Tool is an MCP tool as a plugin declares it, under the plugin's own name.
@@ -85,13 +85,20 @@ type CallToolResult struct {
 }
 
 // Content is one MCP content block. Text blocks set Text; image and audio
-// blocks set Data (base64) and MIMEType; other shapes pass through as raw
-// JSON in the host.
+// blocks set Data (base64) and MIMEType; resource_link blocks set URI and
+// Name (and MIMEType, Title, Description, Size if known); resource blocks
+// embed a Resource. Other shapes pass through as raw JSON in the host.
 type Content struct {
-	Type     string `json:"type"`
-	Text     string `json:"text,omitempty"`
-	Data     string `json:"data,omitempty"`
-	MIMEType string `json:"mimeType,omitempty"`
+	Type        string            `json:"type"`
+	Text        string            `json:"text,omitempty"`
+	Data        string            `json:"data,omitempty"`
+	MIMEType    string            `json:"mimeType,omitempty"`
+	URI         string            `json:"uri,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Size        int64             `json:"size,omitempty"`
+	Resource    *ResourceContents `json:"resource,omitempty"`
 }
 
 // Response is what moat_call returns: either a result of the method
@@ -111,6 +118,9 @@ const (
 	CodeInvalidParams  = -32602
 	CodeMethodNotFound = -32601
 	CodeInternalError  = -32603
+	// CodeResourceNotFound answers resources/read for a URI the plugin
+	// does not serve, as MCP does.
+	CodeResourceNotFound = -32002
 )
 
 // HTTPRequest is the argument of http_request.

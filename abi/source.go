@@ -7,5 +7,5 @@ import "embed"
 // builds offline from the moat binary alone. Programs that never read it,
 // plugins among them, do not carry it.
 //
-//go:embed abi.go errno.go json.go doc.go
+//go:embed abi.go errno.go json.go doc.go resources.go uritemplate.go
 var Source embed.FS

@@ -30,6 +30,7 @@ MOAT_IMPORT("kv_list") int64_t moat__kv_list(const void *pptr, uint32_t plen);
 MOAT_IMPORT("config_get") int64_t moat__config_get(const void *kptr, uint32_t klen);
 MOAT_IMPORT("sample") int64_t moat__sample(const void *ptr, uint32_t len);
 MOAT_IMPORT("elicit") int64_t moat__elicit(const void *ptr, uint32_t len);
+MOAT_IMPORT("notify_resource_updated") int64_t moat__notify_resource_updated(const void *ptr, uint32_t len);
 
 #define MOAT_EXPORT(name) __attribute__((export_name(name), visibility("default")))
 
@@ -667,6 +668,8 @@ int moat_tool(const char *name, const char *description, const char *input_schem
 	return 0;
 }
 
+static void describe_served(moat_json *w);
+
 static void describe(moat_json *w) {
 	moat_json_object_begin(w);
 	moat_json_key(w, "name");
@@ -703,6 +706,7 @@ static void describe(moat_json *w) {
 		moat_json_object_end(w);
 	}
 	moat_json_array_end(w);
+	describe_served(w);
 	if (plugin.capabilities) {
 		moat_json_key(w, "capabilities");
 		moat_json_raw(w, plugin.capabilities);
@@ -835,6 +839,635 @@ static void protocol_error(moat_json *w, int code, const char *msg, size_t len) 
 	moat_json_object_end(w);
 }
 
+/* ---- Resources, prompts and completion ---------------------------------- */
+
+struct resource {
+	char *key; /* the URI, or the template */
+	char *def; /* the MCP object, as registered */
+	char *mime;
+	int is_template;
+	moat_resource_handler handler;
+};
+
+struct prompt {
+	char *name;
+	char *def;
+	char *arguments; /* the "arguments" array of def, or NULL */
+	moat_prompt_handler handler;
+};
+
+struct completer {
+	char *ref, *name, *arg; /* "ref/prompt" or "ref/resource", its name or template, the argument */
+	moat_completer fn;
+};
+
+static struct {
+	struct resource *resources;
+	size_t nresources, ntemplates;
+	struct prompt *prompts;
+	size_t nprompts;
+	struct completer *completers;
+	size_t ncompleters;
+} served;
+
+/* same is 1 when a[0..n) is the NUL-terminated b. */
+static int same(const char *a, size_t n, const char *b) { return b != NULL && strlen(b) == n && memcmp(a, b, n) == 0; }
+
+static int var_char(char c) {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '%';
+}
+
+/* valid_template accepts what docs/ABI.md calls a level-1 template: literal
+ * text and {var} expressions, never two of them side by side. */
+static int valid_template(const char *t) {
+	int after_var = 0;
+	while (*t) {
+		if (*t == '}')
+			return 0;
+		if (*t != '{') {
+			after_var = 0;
+			t++;
+			continue;
+		}
+		if (after_var)
+			return 0;
+		const char *close = strchr(t, '}');
+		if (close == NULL || close == t + 1 || t[1] == '.' || close[-1] == '.')
+			return 0;
+		for (const char *c = t + 1; c < close; c++)
+			if (!var_char(*c))
+				return 0;
+		t = close + 1;
+		after_var = 1;
+	}
+	return 1;
+}
+
+/* find_in returns the first occurrence of pat[0..m) in [p, end), or NULL. */
+static const char *find_in(const char *p, const char *end, const char *pat, size_t m) {
+	for (; (size_t)(end - p) >= m; p++)
+		if (memcmp(p, pat, m) == 0)
+			return p;
+	return NULL;
+}
+
+/*
+ * match_template reports whether uri[0..n) matches the level-1 template
+ * tmpl, by the rule of docs/ABI.md; with name not NULL, it also points
+ * *val at the value of that variable (left alone if there is none).
+ */
+static int match_template(const char *tmpl, const char *uri, size_t n, const char *name, const char **val, size_t *vlen) {
+	const char *t = tmpl, *u = uri, *uend = uri + n, *var = NULL;
+	size_t varlen = 0;
+	for (;;) {
+		const char *brace = strchr(t, '{');
+		size_t litlen = brace ? (size_t)(brace - t) : strlen(t);
+		if (var == NULL) {
+			if ((size_t)(uend - u) < litlen || memcmp(u, t, litlen) != 0)
+				return 0;
+			u += litlen;
+		} else {
+			const char *vend = litlen == 0 ? uend : find_in(u, uend, t, litlen);
+			if (vend == NULL || vend == u || memchr(u, '/', (size_t)(vend - u)) != NULL)
+				return 0;
+			if (name != NULL && strlen(name) == varlen && memcmp(name, var, varlen) == 0) {
+				*val = u;
+				*vlen = (size_t)(vend - u);
+			}
+			u = vend + litlen;
+		}
+		if (brace == NULL)
+			return u == uend;
+		const char *close = strchr(brace, '}');
+		var = brace + 1;
+		varlen = (size_t)(close - var);
+		t = close + 1;
+	}
+}
+
+/* add_resource registers def, whose key member ("uri" or "uriTemplate")
+ * names it. */
+static int add_resource(const char *def, const char *key_member, int is_template, moat_resource_handler handler) {
+	if (def == NULL || handler == NULL)
+		return -1;
+	size_t dlen = strlen(def);
+	char *key = moat_json_get_string(def, dlen, key_member, NULL);
+	char *name = moat_json_get_string(def, dlen, "name", NULL);
+	int ok = key != NULL && name != NULL && *key && *name && (!is_template || valid_template(key));
+	free(name);
+	for (size_t i = 0; ok && i < served.nresources; i++)
+		ok = served.resources[i].is_template != is_template || strcmp(served.resources[i].key, key) != 0;
+	struct resource *rs = ok ? realloc(served.resources, (served.nresources + 1) * sizeof *rs) : NULL;
+	if (rs == NULL) {
+		free(key);
+		return -1;
+	}
+	served.resources = rs;
+	int oom = 0;
+	struct resource r = {key, dup_or_null(def, &oom), moat_json_get_string(def, dlen, "mimeType", NULL), is_template, handler};
+	if (oom) {
+		free(r.key), free(r.def), free(r.mime);
+		return -1;
+	}
+	served.resources[served.nresources++] = r;
+	served.ntemplates += is_template;
+	return 0;
+}
+
+/* simple_def writes {KEY:key,"name":name,"description"?,"mimeType"?}. */
+static char *simple_def(const char *key_member, const char *key, const char *name, const char *description, const char *mime_type) {
+	if (key == NULL || name == NULL)
+		return NULL;
+	moat_json w = MOAT_JSON_INIT;
+	moat_json_object_begin(&w);
+	moat_json_key(&w, key_member);
+	moat_json_string(&w, key);
+	moat_json_key(&w, "name");
+	moat_json_string(&w, name);
+	if (description) {
+		moat_json_key(&w, "description");
+		moat_json_string(&w, description);
+	}
+	if (mime_type) {
+		moat_json_key(&w, "mimeType");
+		moat_json_string(&w, mime_type);
+	}
+	moat_json_object_end(&w);
+	const char *text = moat_json_text(&w, NULL);
+	char *out = text ? strdup(text) : NULL;
+	moat_json_free(&w);
+	return out;
+}
+
+int moat_resource_json(const char *resource_json, moat_resource_handler handler) {
+	return add_resource(resource_json, "uri", 0, handler);
+}
+
+int moat_resource(const char *uri, const char *name, const char *description, const char *mime_type,
+                  moat_resource_handler handler) {
+	char *def = simple_def("uri", uri, name, description, mime_type);
+	int r = def ? add_resource(def, "uri", 0, handler) : -1;
+	free(def);
+	return r;
+}
+
+int moat_resource_template_json(const char *template_json, moat_resource_handler handler) {
+	return add_resource(template_json, "uriTemplate", 1, handler);
+}
+
+int moat_resource_template(const char *uri_template, const char *name, const char *description,
+                           const char *mime_type, moat_resource_handler handler) {
+	char *def = simple_def("uriTemplate", uri_template, name, description, mime_type);
+	int r = def ? add_resource(def, "uriTemplate", 1, handler) : -1;
+	free(def);
+	return r;
+}
+
+int moat_prompt_json(const char *prompt_json, moat_prompt_handler handler) {
+	if (prompt_json == NULL || handler == NULL)
+		return -1;
+	size_t dlen = strlen(prompt_json);
+	char *name = moat_json_get_string(prompt_json, dlen, "name", NULL);
+	int ok = name != NULL && *name;
+	for (size_t i = 0; ok && i < served.nprompts; i++)
+		ok = strcmp(served.prompts[i].name, name) != 0;
+	struct prompt *ps = ok ? realloc(served.prompts, (served.nprompts + 1) * sizeof *ps) : NULL;
+	if (ps == NULL) {
+		free(name);
+		return -1;
+	}
+	served.prompts = ps;
+	int oom = 0;
+	struct prompt p = {name, dup_or_null(prompt_json, &oom), moat_json_get_raw(prompt_json, dlen, "arguments", NULL), handler};
+	if (oom) {
+		free(p.name), free(p.def), free(p.arguments);
+		return -1;
+	}
+	served.prompts[served.nprompts++] = p;
+	return 0;
+}
+
+int moat_prompt(const char *name, const char *description, const char *arguments_json, moat_prompt_handler handler) {
+	if (name == NULL)
+		return -1;
+	moat_json w = MOAT_JSON_INIT;
+	moat_json_object_begin(&w);
+	moat_json_key(&w, "name");
+	moat_json_string(&w, name);
+	if (description) {
+		moat_json_key(&w, "description");
+		moat_json_string(&w, description);
+	}
+	if (arguments_json) {
+		moat_json_key(&w, "arguments");
+		moat_json_raw(&w, arguments_json);
+	}
+	moat_json_object_end(&w);
+	const char *def = moat_json_text(&w, NULL);
+	int r = def ? moat_prompt_json(def, handler) : -1;
+	moat_json_free(&w);
+	return r;
+}
+
+static int add_completer(const char *ref, const char *name, const char *arg, moat_completer fn) {
+	if (name == NULL || arg == NULL || fn == NULL)
+		return -1;
+	struct completer *cs = realloc(served.completers, (served.ncompleters + 1) * sizeof *cs);
+	if (cs == NULL)
+		return -1;
+	served.completers = cs;
+	int oom = 0;
+	struct completer c = {(char *)ref, dup_or_null(name, &oom), dup_or_null(arg, &oom), fn};
+	if (oom) {
+		free(c.name), free(c.arg);
+		return -1;
+	}
+	served.completers[served.ncompleters++] = c;
+	return 0;
+}
+
+int moat_prompt_completion(const char *prompt, const char *argument, moat_completer completer) {
+	return add_completer("ref/prompt", prompt, argument, completer);
+}
+
+int moat_resource_completion(const char *uri_template, const char *variable, moat_completer completer) {
+	return add_completer("ref/resource", uri_template, variable, completer);
+}
+
+/* describe_served writes the description's resources, resourceTemplates
+ * and prompts members, those that are not empty. */
+static void describe_served(moat_json *w) {
+	for (int tmpl = 0; tmpl <= 1; tmpl++) {
+		if ((tmpl ? served.ntemplates : served.nresources - served.ntemplates) == 0)
+			continue;
+		moat_json_key(w, tmpl ? "resourceTemplates" : "resources");
+		moat_json_array_begin(w);
+		for (size_t i = 0; i < served.nresources; i++)
+			if (served.resources[i].is_template == tmpl)
+				moat_json_raw(w, served.resources[i].def);
+		moat_json_array_end(w);
+	}
+	if (served.nprompts > 0) {
+		moat_json_key(w, "prompts");
+		moat_json_array_begin(w);
+		for (size_t i = 0; i < served.nprompts; i++)
+			moat_json_raw(w, served.prompts[i].def);
+		moat_json_array_end(w);
+	}
+}
+
+/* error_with writes a protocol error whose message is prefix, s[0..n) and
+ * suffix. */
+static void error_with(moat_json *w, int code, const char *prefix, const char *s, size_t n, const char *suffix) {
+	moat_text msg = MOAT_TEXT_INIT;
+	moat_text_add(&msg, prefix);
+	moat_text_add_n(&msg, s, n);
+	moat_text_add(&msg, suffix);
+	if (msg.failed)
+		protocol_error(w, MOAT_INTERNAL_ERROR, "out of memory", 13);
+	else
+		protocol_error(w, code, msg.data, msg.len);
+	moat_text_free(&msg);
+}
+
+static void out_of_memory(moat_json *w, const char *method) {
+	error_with(w, MOAT_INTERNAL_ERROR, method, "", 0, ": the plugin ran out of memory writing its result");
+}
+
+struct moat_read {
+	const char *uri;
+	size_t uri_len;
+	const struct resource *res;
+	moat_json contents; /* the contents array, open */
+	int not_found;
+	char *error;
+};
+
+const char *moat_read_uri(const moat_read *r, size_t *len) {
+	if (len)
+		*len = r->uri_len;
+	return r->uri;
+}
+
+char *moat_read_var(const moat_read *r, const char *name, size_t *len) {
+	const char *val = NULL;
+	size_t n = 0;
+	if (!r->res->is_template || name == NULL || !match_template(r->res->key, r->uri, r->uri_len, name, &val, &n) || val == NULL)
+		return NULL;
+	char *s = malloc(n + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, val, n);
+	s[n] = 0;
+	if (len)
+		*len = n;
+	return s;
+}
+
+static void read_add(moat_read *r, const char *member, const char *s, size_t n) {
+	moat_json *w = &r->contents;
+	moat_json_object_begin(w);
+	moat_json_key(w, "uri");
+	moat_json_string_n(w, r->uri, r->uri_len);
+	if (r->res->mime) {
+		moat_json_key(w, "mimeType");
+		moat_json_string(w, r->res->mime);
+	}
+	moat_json_key(w, member);
+	moat_json_string_n(w, s ? s : "", s ? n : 0);
+	moat_json_object_end(w);
+}
+
+void moat_read_text_n(moat_read *r, const char *text, size_t len) { read_add(r, "text", text, len); }
+void moat_read_text(moat_read *r, const char *text) { read_add(r, "text", text, text ? strlen(text) : 0); }
+void moat_read_blob(moat_read *r, const char *base64) { read_add(r, "blob", base64, base64 ? strlen(base64) : 0); }
+
+void moat_read_contents(moat_read *r, const char *contents_json) {
+	if (contents_json != NULL)
+		moat_json_raw(&r->contents, contents_json);
+}
+
+void moat_read_not_found(moat_read *r) { r->not_found = 1; }
+
+void moat_read_error(moat_read *r, const char *message) {
+	free(r->error);
+	r->error = strdup(message ? message : "");
+}
+
+static void serve_read(const char *params, size_t plen, moat_json *w) {
+	size_t n = 0;
+	char *uri = params ? moat_json_get_string(params, plen, "uri", &n) : NULL;
+	if (uri == NULL) {
+		const char *msg = "malformed resources/read request: no \"uri\" string in params";
+		protocol_error(w, MOAT_INVALID_PARAMS, msg, strlen(msg));
+		return;
+	}
+	const struct resource *res = NULL;
+	for (size_t i = 0; res == NULL && i < served.nresources; i++)
+		if (!served.resources[i].is_template && same(uri, n, served.resources[i].key))
+			res = &served.resources[i];
+	for (size_t i = 0; res == NULL && i < served.nresources; i++)
+		if (served.resources[i].is_template && match_template(served.resources[i].key, uri, n, NULL, NULL, NULL))
+			res = &served.resources[i];
+	moat_read r;
+	memset(&r, 0, sizeof r);
+	r.uri = uri, r.uri_len = n, r.res = res;
+	if (res != NULL) {
+		moat_json_array_begin(&r.contents);
+		res->handler(&r);
+		moat_json_array_end(&r.contents);
+	}
+	size_t clen;
+	const char *contents = res ? moat_json_text(&r.contents, &clen) : NULL;
+	if (res == NULL || r.not_found) {
+		error_with(w, MOAT_RESOURCE_NOT_FOUND, "resource not found: ", uri, n, "");
+	} else if (r.error != NULL) {
+		protocol_error(w, MOAT_INTERNAL_ERROR, r.error, strlen(r.error));
+	} else if (contents == NULL) {
+		out_of_memory(w, "resources/read");
+	} else {
+		moat_json_object_begin(w);
+		moat_json_key(w, "contents");
+		moat_json_raw_n(w, contents, clen);
+		moat_json_object_end(w);
+	}
+	moat_json_free(&r.contents);
+	free(r.error);
+	free(uri);
+}
+
+struct moat_get {
+	const struct prompt *prompt;
+	const char *args;
+	size_t args_len;
+	moat_json messages; /* the messages array, open */
+	char *description;
+	char *error;
+};
+
+const char *moat_get_name(const moat_get *g) { return g->prompt->name; }
+
+char *moat_get_arg(const moat_get *g, const char *name, size_t *len) {
+	return moat_json_get_string(g->args, g->args_len, name, len);
+}
+
+void moat_get_message_content(moat_get *g, const char *role, const char *content_json) {
+	moat_json *w = &g->messages;
+	moat_json_object_begin(w);
+	moat_json_key(w, "role");
+	moat_json_string(w, role ? role : "user");
+	moat_json_key(w, "content");
+	moat_json_raw(w, content_json ? content_json : "{\"type\":\"text\",\"text\":\"\"}");
+	moat_json_object_end(w);
+}
+
+void moat_get_message_n(moat_get *g, const char *role, const char *text, size_t len) {
+	moat_json *w = &g->messages;
+	moat_json_object_begin(w);
+	moat_json_key(w, "role");
+	moat_json_string(w, role ? role : "user");
+	moat_json_key(w, "content");
+	moat_json_object_begin(w);
+	moat_json_key(w, "type");
+	moat_json_string(w, "text");
+	moat_json_key(w, "text");
+	moat_json_string_n(w, text ? text : "", text ? len : 0);
+	moat_json_object_end(w);
+	moat_json_object_end(w);
+}
+
+void moat_get_message(moat_get *g, const char *role, const char *text) {
+	moat_get_message_n(g, role, text, text ? strlen(text) : 0);
+}
+
+void moat_get_description(moat_get *g, const char *description) {
+	free(g->description);
+	g->description = description ? strdup(description) : NULL;
+}
+
+void moat_get_error(moat_get *g, const char *message) {
+	free(g->error);
+	g->error = strdup(message ? message : "");
+}
+
+/* missing_argument returns the first required argument of p that args
+ * lacks, malloc'd, or NULL. */
+static char *missing_argument(const struct prompt *p, const char *args, size_t args_len) {
+	if (p->arguments == NULL)
+		return NULL;
+	const char *q = p->arguments, *end = q + strlen(q);
+	q = skip_ws(q, end);
+	if (q >= end || *q != '[')
+		return NULL;
+	q = skip_ws(q + 1, end);
+	while (q < end && *q != ']') {
+		const char *e = skip_value(q, end);
+		if (e == NULL)
+			return NULL;
+		int required = 0;
+		size_t n;
+		char *name = moat_json_get_string(q, (size_t)(e - q), "name", &n);
+		if (name != NULL && moat_json_get_bool(q, (size_t)(e - q), "required", &required) && required) {
+			size_t vlen;
+			char *v = moat_json_get_string(args, args_len, name, &vlen);
+			if (v == NULL)
+				return name;
+			free(v);
+		}
+		free(name);
+		q = skip_ws(e, end);
+		if (q < end && *q == ',')
+			q = skip_ws(q + 1, end);
+	}
+	return NULL;
+}
+
+static void serve_get(const char *params, size_t plen, moat_json *w) {
+	size_t n = 0;
+	char *name = params ? moat_json_get_string(params, plen, "name", &n) : NULL;
+	if (name == NULL) {
+		const char *msg = "malformed prompts/get request: no \"name\" string in params";
+		protocol_error(w, MOAT_INVALID_PARAMS, msg, strlen(msg));
+		return;
+	}
+	const struct prompt *p = NULL;
+	for (size_t i = 0; p == NULL && i < served.nprompts; i++)
+		if (same(name, n, served.prompts[i].name))
+			p = &served.prompts[i];
+	if (p == NULL) {
+		error_with(w, MOAT_INVALID_PARAMS, "unknown prompt \"", name, n, "\"");
+		free(name);
+		return;
+	}
+	free(name);
+	moat_get g;
+	memset(&g, 0, sizeof g);
+	g.prompt = p;
+	char *args = moat_json_get_raw(params, plen, "arguments", &g.args_len);
+	g.args = args ? args : "{}";
+	if (args == NULL)
+		g.args_len = 2;
+	char *missing = missing_argument(p, g.args, g.args_len);
+	if (missing != NULL) {
+		moat_text msg = MOAT_TEXT_INIT;
+		moat_text_add(&msg, "prompt \"");
+		moat_text_add(&msg, p->name);
+		moat_text_add(&msg, "\" needs the argument \"");
+		error_with(w, MOAT_INVALID_PARAMS, msg.data ? msg.data : "", missing, strlen(missing), "\"");
+		moat_text_free(&msg);
+		free(missing);
+		free(args);
+		return;
+	}
+	moat_json_array_begin(&g.messages);
+	p->handler(&g);
+	moat_json_array_end(&g.messages);
+	size_t mlen;
+	const char *messages = moat_json_text(&g.messages, &mlen);
+	if (g.error != NULL) {
+		protocol_error(w, MOAT_INTERNAL_ERROR, g.error, strlen(g.error));
+	} else if (messages == NULL) {
+		out_of_memory(w, "prompts/get");
+	} else {
+		moat_json_object_begin(w);
+		if (g.description) {
+			moat_json_key(w, "description");
+			moat_json_string(w, g.description);
+		}
+		moat_json_key(w, "messages");
+		moat_json_raw_n(w, messages, mlen);
+		moat_json_object_end(w);
+	}
+	moat_json_free(&g.messages);
+	free(g.description);
+	free(g.error);
+	free(args);
+}
+
+/* The most values one completion sends, as MCP allows. */
+#define MAX_COMPLETION_VALUES 100
+
+struct moat_completion {
+	const char *value;
+	size_t value_len;
+	const char *context;
+	size_t context_len;
+	moat_json values; /* the values array, open */
+	size_t count;
+};
+
+const char *moat_completion_value(const moat_completion *c, size_t *len) {
+	if (len)
+		*len = c->value_len;
+	return c->value;
+}
+
+char *moat_completion_context(const moat_completion *c, const char *name, size_t *len) {
+	return c->context ? moat_json_get_string(c->context, c->context_len, name, len) : NULL;
+}
+
+void moat_completion_add_n(moat_completion *c, const char *value, size_t len) {
+	if (c->count++ < MAX_COMPLETION_VALUES)
+		moat_json_string_n(&c->values, value ? value : "", value ? len : 0);
+}
+
+void moat_completion_add(moat_completion *c, const char *value) {
+	moat_completion_add_n(c, value, value ? strlen(value) : 0);
+}
+
+static void serve_complete(const char *params, size_t plen, moat_json *w) {
+	size_t rlen = 0, alen = 0, tlen = 0, nlen = 0, anlen = 0;
+	char *ref = params ? moat_json_get_raw(params, plen, "ref", &rlen) : NULL;
+	char *arg = params ? moat_json_get_raw(params, plen, "argument", &alen) : NULL;
+	char *type = ref ? moat_json_get_string(ref, rlen, "type", &tlen) : NULL;
+	char *argname = arg ? moat_json_get_string(arg, alen, "name", &anlen) : NULL;
+	moat_completion c;
+	memset(&c, 0, sizeof c);
+	char *value = arg ? moat_json_get_string(arg, alen, "value", &c.value_len) : NULL;
+	if (type == NULL || argname == NULL || value == NULL) {
+		const char *msg = "malformed completion/complete request: params need \"ref\" with a \"type\", and \"argument\" with a \"name\" and a \"value\"";
+		protocol_error(w, MOAT_INVALID_PARAMS, msg, strlen(msg));
+		free(ref), free(arg), free(type), free(argname), free(value);
+		return;
+	}
+	c.value = value;
+	char *name = moat_json_get_string(ref, rlen, same(type, tlen, "ref/resource") ? "uri" : "name", &nlen);
+	const struct completer *found = NULL;
+	for (size_t i = 0; name != NULL && found == NULL && i < served.ncompleters; i++) {
+		const struct completer *k = &served.completers[i];
+		if (same(type, tlen, k->ref) && same(name, nlen, k->name) && same(argname, anlen, k->arg))
+			found = k;
+	}
+	char *context = moat_json_get_raw(params, plen, "context", NULL);
+	char *cargs = context ? moat_json_get_raw(context, strlen(context), "arguments", &c.context_len) : NULL;
+	c.context = cargs;
+	moat_json_array_begin(&c.values);
+	if (found != NULL)
+		found->fn(&c);
+	moat_json_array_end(&c.values);
+	size_t vlen;
+	const char *values = moat_json_text(&c.values, &vlen);
+	if (values == NULL) {
+		out_of_memory(w, "completion/complete");
+	} else {
+		moat_json_object_begin(w);
+		moat_json_key(w, "completion");
+		moat_json_object_begin(w);
+		moat_json_key(w, "values");
+		moat_json_raw_n(w, values, vlen);
+		if (c.count > MAX_COMPLETION_VALUES) {
+			moat_json_key(w, "total");
+			moat_json_int(w, (long long)c.count);
+			moat_json_key(w, "hasMore");
+			moat_json_bool(w, 1);
+		}
+		moat_json_object_end(w);
+		moat_json_object_end(w);
+	}
+	moat_json_free(&c.values);
+	free(ref), free(arg), free(type), free(argname), free(value), free(name), free(context), free(cargs);
+}
+
 /* serve answers one request; every response is written to w. */
 static void serve(const char *req, size_t len, moat_json *w) {
 	size_t n;
@@ -842,6 +1475,24 @@ static void serve(const char *req, size_t len, moat_json *w) {
 	if (method == NULL) {
 		const char *msg = "malformed request: no \"method\" string in a JSON object";
 		protocol_error(w, MOAT_INVALID_PARAMS, msg, strlen(msg));
+		return;
+	}
+	/* A method is served when something it reads is registered; otherwise
+	 * it is unknown here, as it is to a plugin built before it. */
+	int serves_read = served.nresources > 0, serves_get = served.nprompts > 0;
+	int serves_complete = served.nprompts + served.ntemplates > 0;
+	if ((serves_read && same(method, n, "resources/read")) || (serves_get && same(method, n, "prompts/get")) ||
+	    (serves_complete && same(method, n, "completion/complete"))) {
+		size_t plen = 0;
+		char *params = moat_json_get_raw(req, len, "params", &plen);
+		if (method[0] == 'r')
+			serve_read(params, plen, w);
+		else if (method[0] == 'p')
+			serve_get(params, plen, w);
+		else
+			serve_complete(params, plen, w);
+		free(params);
+		free(method);
 		return;
 	}
 	if (strcmp(method, "tools/call") != 0 || n != strlen(method)) {
@@ -1086,3 +1737,4 @@ moat_reply moat_kv_list(const char *prefix) { return reply(moat__kv_list(STR(pre
 moat_reply moat_config_get(const char *key) { return reply(moat__config_get(STR(key))); }
 moat_reply moat_sample(const char *params_json) { return reply(moat__sample(STR(params_json))); }
 moat_reply moat_elicit(const char *params_json) { return reply(moat__elicit(STR(params_json))); }
+moat_reply moat_notify_resource_updated(const char *uri) { return reply(moat__notify_resource_updated(STR(uri))); }

@@ -48,6 +48,13 @@
  *
  * Only the host functions your code can reach are linked, so the module's
  * import section says exactly what the plugin can do.
+ *
+ * Resources, resource templates and prompts are registered like tools
+ * (moat_resource, moat_resource_template, moat_prompt), with completers for
+ * their arguments (moat_prompt_completion, moat_resource_completion); see
+ * "Resources, prompts and completion" below. The SDK answers
+ * resources/read, prompts/get and completion/complete (docs/ABI.md), which
+ * moat serves to MCP clients once the host does.
  */
 #ifndef MOAT_H
 #define MOAT_H
@@ -87,7 +94,8 @@ enum {
 enum {
 	MOAT_INVALID_PARAMS = -32602,
 	MOAT_METHOD_NOT_FOUND = -32601,
-	MOAT_INTERNAL_ERROR = -32603
+	MOAT_INTERNAL_ERROR = -32603,
+	MOAT_RESOURCE_NOT_FOUND = -32002
 };
 
 /* ---- Text and JSON building ------------------------------------------- */
@@ -246,6 +254,120 @@ void moat_result_error_n(moat_result *res, const char *message, size_t len);
  * MOAT_INVALID_PARAMS, MOAT_METHOD_NOT_FOUND or MOAT_INTERNAL_ERROR. */
 void moat_result_protocol_error(moat_result *res, int code, const char *message);
 
+/* ---- Resources, prompts and completion --------------------------------- */
+
+/*
+ * Resources. A resource is served at a fixed URI; a resource template at
+ * every URI that its level-1 URI template ("hello://greeting/{name}")
+ * matches, by the rule of docs/ABI.md: each {var} takes one or more
+ * characters without '/', as the URI spells them. A resources/read goes to
+ * the resource with that URI, else to the first template (in the order
+ * registered) that matches it, else is answered "resource not found".
+ *
+ *     static void greeting(moat_read *r) {
+ *         size_t n;
+ *         char *name = moat_read_var(r, "name", &n);
+ *         moat_text t = MOAT_TEXT_INIT;
+ *         moat_text_add(&t, "Hello, ");
+ *         moat_text_add_n(&t, name, n);
+ *         moat_read_text_n(r, t.data, t.len);
+ *         moat_text_free(&t);
+ *         free(name);
+ *     }
+ *     ...
+ *     moat_resource_template("hello://greeting/{name}", "personal-greeting",
+ *                            "A greeting.", "text/plain", greeting);
+ */
+typedef struct moat_read moat_read;
+typedef void (*moat_resource_handler)(moat_read *r);
+
+/* moat_resource registers a resource at uri; description and mime_type
+ * may be NULL. moat_resource_json takes the whole MCP Resource object
+ * ({"uri","name","title","description","mimeType","size","annotations"}),
+ * which must hold "uri" and "name". Both copy their strings and return 0,
+ * or -1 for a missing argument, a URI registered twice or no memory. */
+int moat_resource(const char *uri, const char *name, const char *description, const char *mime_type,
+                  moat_resource_handler handler);
+int moat_resource_json(const char *resource_json, moat_resource_handler handler);
+
+/* moat_resource_template registers a template; moat_resource_template_json
+ * takes the MCP ResourceTemplate object ({"uriTemplate","name",...}). -1
+ * also for a template that is not level 1 ({+x}, {a,b}, two variables with
+ * nothing between them). */
+int moat_resource_template(const char *uri_template, const char *name, const char *description,
+                           const char *mime_type, moat_resource_handler handler);
+int moat_resource_template_json(const char *template_json, moat_resource_handler handler);
+
+/* moat_read_uri is the URI being read (its length in *len if not NULL). */
+const char *moat_read_uri(const moat_read *r, size_t *len);
+/* moat_read_var is the value of a template's variable, malloc'd, or NULL
+ * for a static resource or a name the template does not have. */
+char *moat_read_var(const moat_read *r, const char *name, size_t *len);
+/* moat_read_text and moat_read_blob (base64) add contents for the URI read,
+ * with the mimeType of the definition; moat_read_contents adds a whole
+ * MCP contents object ({"uri","mimeType","text" or "blob"}). A handler
+ * that adds nothing answers with empty contents. */
+void moat_read_text(moat_read *r, const char *text);
+void moat_read_text_n(moat_read *r, const char *text, size_t len);
+void moat_read_blob(moat_read *r, const char *base64);
+void moat_read_contents(moat_read *r, const char *contents_json);
+/* moat_read_not_found answers "resource not found" (-32002), for a URI the
+ * template matches but that names nothing; moat_read_error answers an
+ * internal error (-32603) with message. */
+void moat_read_not_found(moat_read *r);
+void moat_read_error(moat_read *r, const char *message);
+
+/*
+ * Prompts. arguments_json is the MCP array of arguments,
+ * [{"name":"name","description":"Who to greet.","required":true}], or
+ * NULL. A prompts/get that lacks a required argument is refused before the
+ * handler runs, as is an unknown prompt.
+ */
+typedef struct moat_get moat_get;
+typedef void (*moat_prompt_handler)(moat_get *g);
+
+/* moat_prompt registers a prompt under its own name (the host adds its
+ * prefix); moat_prompt_json takes the whole MCP Prompt object. 0, or -1. */
+int moat_prompt(const char *name, const char *description, const char *arguments_json, moat_prompt_handler handler);
+int moat_prompt_json(const char *prompt_json, moat_prompt_handler handler);
+
+/* moat_get_name is the prompt's name. */
+const char *moat_get_name(const moat_get *g);
+/* moat_get_arg is an argument's value, malloc'd, or NULL if not given. */
+char *moat_get_arg(const moat_get *g, const char *name, size_t *len);
+/* moat_get_message adds a message with one text block; role is "user" or
+ * "assistant". moat_get_message_content adds one with any content block,
+ * given as JSON. moat_get_description sets the result's description. */
+void moat_get_message(moat_get *g, const char *role, const char *text);
+void moat_get_message_n(moat_get *g, const char *role, const char *text, size_t len);
+void moat_get_message_content(moat_get *g, const char *role, const char *content_json);
+void moat_get_description(moat_get *g, const char *description);
+/* moat_get_error answers an internal error (-32603) with message. */
+void moat_get_error(moat_get *g, const char *message);
+
+/*
+ * Completion: a completer suggests values for one argument of a prompt, or
+ * one variable of a resource template, from what the user typed so far.
+ * Arguments without a completer are answered with no suggestion.
+ */
+typedef struct moat_completion moat_completion;
+typedef void (*moat_completer)(moat_completion *c);
+
+/* Register a completer for a prompt's argument, or a template's variable
+ * (uri_template as registered). 0, or -1 for no memory or a NULL. */
+int moat_prompt_completion(const char *prompt, const char *argument, moat_completer completer);
+int moat_resource_completion(const char *uri_template, const char *variable, moat_completer completer);
+
+/* moat_completion_value is what the user typed (its length in *len). */
+const char *moat_completion_value(const moat_completion *c, size_t *len);
+/* moat_completion_context is the value already chosen for another
+ * argument, malloc'd, or NULL. */
+char *moat_completion_context(const moat_completion *c, const char *name, size_t *len);
+/* moat_completion_add suggests a value. Past 100 (MCP's limit), values
+ * are counted but not sent, and the answer says there are more. */
+void moat_completion_add(moat_completion *c, const char *value);
+void moat_completion_add_n(moat_completion *c, const char *value, size_t len);
+
 /* ---- Host functions (import module "moat") ---------------------------- */
 
 /* moat_log sends a message to the host's log, and to the client if it asked
@@ -294,6 +416,10 @@ moat_reply moat_config_get(const char *key);
 moat_reply moat_sample(const char *params_json);
 /* elicitation/create params in, the client's result out (JSON). */
 moat_reply moat_elicit(const char *params_json);
+/* Tell the host that the resource at uri (one of the plugin's, or one a
+ * template matches) changed, so that it notifies the subscribed clients.
+ * Only a plugin that calls it imports moat.notify_resource_updated. */
+moat_reply moat_notify_resource_updated(const char *uri);
 
 #ifdef __cplusplus
 }

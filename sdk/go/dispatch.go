@@ -1,7 +1,6 @@
 package moat
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -21,6 +20,15 @@ func Describe() abi.Description {
 	for i, t := range tools {
 		d.Tools[i] = t.def
 	}
+	for _, r := range resources {
+		d.Resources = append(d.Resources, r.def)
+	}
+	for _, t := range templates {
+		d.ResourceTemplates = append(d.ResourceTemplates, t.def)
+	}
+	for _, p := range prompts {
+		d.Prompts = append(d.Prompts, p.def)
+	}
 	return d
 }
 
@@ -29,10 +37,20 @@ func Describe() abi.Description {
 // plugin may call it too, on any platform.
 func Handle(request []byte) []byte {
 	req, err := parseRequest(request)
-	if req.method != abi.MethodToolsCall {
-		if req.method == "" && err != nil {
-			return protocolError(abi.CodeInvalidParams, "malformed request: "+err.Error())
-		}
+	if req.method == "" && err != nil {
+		return protocolError(abi.CodeInvalidParams, "malformed request: "+err.Error())
+	}
+	// A method is served when the plugin registered something it reads;
+	// otherwise it is unknown here, as it is to a plugin built before it.
+	switch {
+	case req.method == abi.MethodToolsCall:
+	case req.method == abi.MethodResourcesRead && len(resources)+len(templates) > 0:
+		return readResource(req, err)
+	case req.method == abi.MethodPromptsGet && len(prompts) > 0:
+		return getPrompt(req, err)
+	case req.method == abi.MethodComplete && len(prompts)+len(templates) > 0:
+		return complete(req, err)
+	default:
 		return protocolError(abi.CodeMethodNotFound, fmt.Sprintf("method %q is not supported by this plugin", req.method))
 	}
 	if err != nil {
@@ -74,7 +92,8 @@ func invoke(h handler, c *Call) (res *abi.CallToolResult) {
 	return res
 }
 
+// protocolError writes a JSON-RPC error as the other SDKs do, with '<',
+// '>' and '&' as they are.
 func protocolError(code int, msg string) []byte {
-	b, _ := json.Marshal(abi.Response{Error: &abi.Error{Code: code, Message: msg}})
-	return b
+	return encode(abi.Response{Error: &abi.Error{Code: code, Message: msg}})
 }

@@ -51,6 +51,26 @@
 //
 //	func main() {}
 //
+// Resources, resource templates and prompts are registered the same way,
+// with AddResource, AddResourceTemplate and AddPrompt; AddPromptCompletion
+// and AddResourceCompletion suggest values for a prompt's arguments and a
+// template's variables, and NotifyResourceUpdated tells the host that a
+// resource changed:
+//
+//	moat.AddResourceTemplate(moat.ResourceTemplateDef{
+//		URITemplate: "hello://greeting/{name}", Name: "personal-greeting", MIMEType: "text/plain",
+//	}, func(uri string, vars map[string]string) ([]abi.ResourceContents, error) {
+//		return []abi.ResourceContents{{Text: "Hello, " + vars["name"] + "!"}}, nil
+//	})
+//	moat.AddPrompt(moat.PromptDef{
+//		Name: "greet_prompt", Arguments: []abi.PromptArgument{{Name: "name", Required: true}},
+//	}, func(args map[string]string) (*abi.GetPromptResult, error) {
+//		return &abi.GetPromptResult{Messages: []abi.PromptMessage{moat.UserMessage("Please greet " + args["name"] + " warmly.")}}, nil
+//	})
+//
+// The SDK answers resources/read, prompts/get and completion/complete
+// (docs/ABI.md), which moat serves to MCP clients once the host does.
+//
 // A handler's error, arguments that do not decode, and a panic all become a
 // result with isError set and a message for the model; an unknown tool or
 // method is a protocol error. Handlers run one at a time, inside the host's

@@ -34,3 +34,5 @@ func hostKVList(string) int64        { return unsupported() }
 func hostConfigGet(string) int64     { return unsupported() }
 func hostSample(params []byte) int64 { return unsupported() }
 func hostElicit(params []byte) int64 { return unsupported() }
+
+func hostNotifyResourceUpdated(string) int64 { return unsupported() }

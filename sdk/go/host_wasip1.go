@@ -34,6 +34,9 @@ func hostKVList(prefix string) int64
 //go:wasmimport moat config_get
 func hostConfigGet(key string) int64
 
+//go:wasmimport moat notify_resource_updated
+func hostNotifyResourceUpdated(uri string) int64
+
 //go:wasmimport moat sample
 func sample(ptr *byte, n uint32) int64
 

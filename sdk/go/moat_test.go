@@ -23,6 +23,7 @@ type addOut struct {
 func setup(t *testing.T) {
 	t.Helper()
 	info, tools, index = Info{}, nil, map[string]int{}
+	resources, templates, prompts, completions = nil, nil, nil, map[completionKey]Completer{}
 	SetInfo(Info{Name: "test", Version: "0.1.0", Description: "Tools for tests.",
 		Capabilities: abi.Capabilities{KV: true}})
 	AddTool(ToolDef{

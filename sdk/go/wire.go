@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/moat-mcp/moat/abi"
@@ -23,6 +24,9 @@ var errSyntax = errors.New("invalid JSON")
 type request struct {
 	method, name string
 	args, meta   json.RawMessage
+	// params is the whole params value, for the methods other than
+	// tools/call, whose shapes encoding/json reads.
+	params json.RawMessage
 }
 
 // parseRequest reads {"method": ..., "params": {"name", "arguments", "_meta"}}.
@@ -43,9 +47,11 @@ func parseRequest(b []byte) (req request, err error) {
 			req.method, err = r.string()
 		case "params":
 			if r.peek() == '{' {
+				start := r.i
 				err = r.params(&req)
+				req.params = r.b[start:r.i]
 			} else {
-				_, err = r.value()
+				req.params, err = r.value()
 			}
 		default:
 			_, err = r.value()
@@ -262,7 +268,10 @@ func appendResult(dst []byte, res *abi.CallToolResult) ([]byte, error) {
 	}
 	size := 48 + len(res.StructuredContent)
 	for _, c := range res.Content {
-		size += 48 + len(c.Type) + len(c.Text) + len(c.Data) + len(c.MIMEType)
+		size += 48 + len(c.Type) + len(c.Text) + len(c.Data) + len(c.MIMEType) + len(c.URI) + len(c.Name) + len(c.Title) + len(c.Description)
+		if c.Resource != nil {
+			size += 48 + len(c.Resource.URI) + len(c.Resource.MIMEType) + len(c.Resource.Text) + len(c.Resource.Blob)
+		}
 	}
 	dst = slices.Grow(dst, size)
 	dst = append(dst, `{"content":[`...)
@@ -275,6 +284,24 @@ func appendResult(dst []byte, res *abi.CallToolResult) ([]byte, error) {
 		dst = appendField(dst, `,"text":`, c.Text)
 		dst = appendField(dst, `,"data":`, c.Data)
 		dst = appendField(dst, `,"mimeType":`, c.MIMEType)
+		dst = appendField(dst, `,"uri":`, c.URI)
+		dst = appendField(dst, `,"name":`, c.Name)
+		dst = appendField(dst, `,"title":`, c.Title)
+		dst = appendField(dst, `,"description":`, c.Description)
+		if c.Size != 0 {
+			dst = strconv.AppendInt(append(dst, `,"size":`...), c.Size, 10)
+		}
+		if r := c.Resource; r != nil {
+			dst = append(dst, `,"resource":{"uri":`...)
+			dst = appendString(dst, r.URI)
+			dst = appendField(dst, `,"mimeType":`, r.MIMEType)
+			if r.Blob != "" {
+				dst = appendString(append(dst, `,"blob":`...), r.Blob)
+			} else {
+				dst = appendString(append(dst, `,"text":`...), r.Text)
+			}
+			dst = append(dst, '}')
+		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, ']')

@@ -14,6 +14,10 @@ import (
 // reference decodes a request with encoding/json, which parseRequest must
 // agree with.
 func reference(b []byte) (request, error) {
+	var raw struct {
+		Params json.RawMessage `json:"params"`
+	}
+	json.Unmarshal(b, &raw)
 	var v struct {
 		Method string `json:"method"`
 		Params *struct {
@@ -23,7 +27,7 @@ func reference(b []byte) (request, error) {
 		} `json:"params"`
 	}
 	err := json.Unmarshal(b, &v)
-	req := request{method: v.Method}
+	req := request{method: v.Method, params: raw.Params}
 	if v.Params != nil {
 		req.name, req.args, req.meta = v.Params.Name, v.Params.Arguments, v.Params.Meta
 	}
@@ -108,6 +112,11 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 		{Content: []abi.Content{}},
 		{Content: []abi.Content{{Type: "text", Text: "a"}, {Type: "image", Data: "iVBO", MIMEType: "image/png"}}},
 		{Content: []abi.Content{{Type: "text"}}, StructuredContent: json.RawMessage(`{ "a" : 1 }`)},
+		{Content: []abi.Content{
+			{Type: "resource_link", URI: "hello://greeting", Name: "greeting", Title: "T", Description: tricky, MIMEType: "text/plain", Size: 16},
+			{Type: "resource", Resource: &abi.ResourceContents{URI: "a://b", Text: tricky}},
+			{Type: "resource", Resource: &abi.ResourceContents{URI: "a://c", MIMEType: "image/png", Blob: "iVBO"}},
+		}},
 	} {
 		got, err := appendResult(nil, res)
 		if err != nil || !json.Valid(got) || !utf8.Valid(got) {

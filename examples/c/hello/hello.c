@@ -3,6 +3,7 @@
  * (sdk/c). Build it with `make` in this folder; see README.md.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "moat.h"
 
@@ -71,6 +72,45 @@ static void stats(const moat_request *req, moat_result *res) {
 	moat_json_free(&w);
 }
 
+static void greeting(moat_read *r) { moat_read_text(r, "Hello from moat!"); }
+
+/* personal_greeting serves hello://greeting/{name}: the SDK matched the
+ * URI, so the variable is there. */
+static void personal_greeting(moat_read *r) {
+	size_t n = 0;
+	char *name = moat_read_var(r, "name", &n);
+	moat_text t = MOAT_TEXT_INIT;
+	moat_text_add(&t, "Hello, ");
+	moat_text_add_n(&t, name, n);
+	moat_text_add(&t, "!");
+	moat_read_text_n(r, t.data, t.len);
+	moat_text_free(&t);
+	free(name);
+}
+
+/* greet_prompt runs only with its required argument "name". */
+static void greet_prompt(moat_get *g) {
+	size_t n = 0;
+	char *name = moat_get_arg(g, "name", &n);
+	moat_text t = MOAT_TEXT_INIT;
+	moat_text_add(&t, "Please greet ");
+	moat_text_add_n(&t, name, n);
+	moat_text_add(&t, " warmly.");
+	moat_get_message_n(g, "user", t.data, t.len);
+	moat_text_free(&t);
+	free(name);
+}
+
+/* people suggests the names of the list that start with what was typed. */
+static void people(moat_completion *c) {
+	static const char *const names[] = {"Ada", "Alan", "Grace", "Linus"};
+	size_t n;
+	const char *typed = moat_completion_value(c, &n);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) >= n && memcmp(names[i], typed, n) == 0)
+			moat_completion_add(c, names[i]);
+}
+
 __attribute__((constructor)) static void setup(void) {
 	moat_plugin("hello", "1.0.0", "Greets people and counts text.");
 	moat_tool("greet", "Greets someone by name.",
@@ -80,4 +120,11 @@ __attribute__((constructor)) static void setup(void) {
 	          "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"description\":\"The text to count.\"}},\"required\":[\"text\"]}",
 	          "{\"type\":\"object\",\"properties\":{\"words\":{\"type\":\"integer\"},\"lines\":{\"type\":\"integer\"},\"chars\":{\"type\":\"integer\"}},\"required\":[\"words\",\"lines\",\"chars\"]}",
 	          "{\"readOnlyHint\":true}", stats);
+	moat_resource("hello://greeting", "greeting", "A greeting from the plugin.", "text/plain", greeting);
+	moat_resource_template("hello://greeting/{name}", "personal-greeting", "A greeting for the person named in the URI.",
+	                       "text/plain", personal_greeting);
+	moat_prompt("greet_prompt", "Asks the model to greet someone warmly.",
+	            "[{\"name\":\"name\",\"description\":\"Who to greet.\",\"required\":true}]", greet_prompt);
+	moat_prompt_completion("greet_prompt", "name", people);
+	moat_resource_completion("hello://greeting/{name}", "name", people);
 }

@@ -57,6 +57,39 @@ func init() {
 		moat.Progress(1, 1, "done")
 		return count(in.Text), nil
 	})
+
+	moat.AddResource(moat.ResourceDef{
+		URI: "hello://greeting", Name: "greeting", Description: "A greeting from the plugin.", MIMEType: "text/plain",
+	}, func(string) ([]abi.ResourceContents, error) {
+		return []abi.ResourceContents{{Text: "Hello from moat!"}}, nil
+	})
+	const personal = "hello://greeting/{name}"
+	moat.AddResourceTemplate(moat.ResourceTemplateDef{
+		URITemplate: personal, Name: "personal-greeting", Description: "A greeting for the person named in the URI.", MIMEType: "text/plain",
+	}, func(_ string, vars map[string]string) ([]abi.ResourceContents, error) {
+		return []abi.ResourceContents{{Text: "Hello, " + vars["name"] + "!"}}, nil
+	})
+	moat.AddPrompt(moat.PromptDef{
+		Name:        "greet_prompt",
+		Description: "Asks the model to greet someone warmly.",
+		Arguments:   []abi.PromptArgument{{Name: "name", Description: "Who to greet.", Required: true}},
+	}, func(args map[string]string) (*abi.GetPromptResult, error) {
+		return &abi.GetPromptResult{Messages: []abi.PromptMessage{moat.UserMessage("Please greet " + args["name"] + " warmly.")}}, nil
+	})
+	moat.AddPromptCompletion("greet_prompt", "name", people)
+	moat.AddResourceCompletion(personal, "name", people)
+}
+
+// people completes a name from a fixed list, keeping those that start with
+// what was typed.
+func people(value string, _ map[string]string) []string {
+	out := []string{}
+	for _, name := range []string{"Ada", "Alan", "Grace", "Linus"} {
+		if strings.HasPrefix(name, value) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // count counts as HELLO.md says: words are runs of anything but space,

@@ -29,6 +29,8 @@ declare function hostConfigGet(kptr: usize, klen: i32): i64;
 declare function hostSample(ptr: usize, len: i32): i64;
 @external("moat", "elicit")
 declare function hostElicit(ptr: usize, len: i32): i64;
+@external("moat", "notify_resource_updated")
+declare function hostNotifyResourceUpdated(ptr: usize, len: i32): i64;
 
 /** The error codes of host functions (ABI v1); a failure returns -code. */
 export enum Errno {
@@ -244,4 +246,14 @@ export function sample(params: string): HostResult {
 export function elicit(params: string): HostResult {
   const b = String.UTF8.encode(params);
   return collect(hostElicit(changetype<usize>(b), b.byteLength));
+}
+
+/**
+ * Tells the host that the resource at `uri` (one of the plugin's, or one its
+ * templates match) changed, so that it notifies the clients subscribed to
+ * it. Only a plugin that calls this imports the host function.
+ */
+export function notifyResourceUpdated(uri: string): HostResult {
+  const b = String.UTF8.encode(uri);
+  return collect(hostNotifyResourceUpdated(changetype<usize>(b), b.byteLength));
 }

@@ -8,5 +8,10 @@ export {
   Errno, LogLevel, HostResult,
   log, logDebug, logInfo, logWarn, logError, progress, cancelled,
   httpRequest, httpGet, kvGet, kvSet, kvSetBytes, kvDelete, kvList, configGet, sample, elicit,
+  notifyResourceUpdated,
 } from "./host";
 export { Handler, Call, Result, Tool, setInfo, setCapabilities, addTool, describe, handle } from "./plugin";
+export {
+  Completer, ResourceHandler, PromptHandler, ResourceRead, ResourceResult, Resource, ResourceTemplate,
+  PromptGet, PromptResult, Prompt, addResource, addResourceTemplate, addPrompt,
+} from "./resources";

@@ -3,6 +3,7 @@
 
 import { JsonObject, jsonString } from "./json";
 import { logError } from "./host";
+import { describeServed, serveOther } from "./resources";
 
 /**
  * A tool's handler. It returns the result, an error included: use
@@ -287,6 +288,7 @@ export function describe(): string {
   if (pluginVersion.length > 0) s += ',"version":' + jsonString(pluginVersion);
   if (pluginDescription.length > 0) s += ',"description":' + jsonString(pluginDescription);
   s += ',"tools":[' + parts.join(",") + "]";
+  s += describeServed();
   const caps = pluginCapabilities;
   if (caps !== null) s += ',"capabilities":' + caps;
   return s + "}";
@@ -308,6 +310,10 @@ export function handle(request: string): string {
   const req = JsonObject.parse(request);
   if (req === null) return protocolError(CODE_INVALID_PARAMS, "malformed request: not a JSON object");
   const method = req.getString("method");
+  if (method !== null && method != "tools/call") {
+    const answer = serveOther(method, req.getObject("params"));
+    if (answer !== null) return answer;
+  }
   if (method === null || method != "tools/call") {
     const m = method === null ? "" : method;
     return protocolError(CODE_METHOD_NOT_FOUND, "method " + jsonString(m) + " is not supported by this plugin");

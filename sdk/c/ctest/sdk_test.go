@@ -19,13 +19,19 @@ import (
 
 func load(t *testing.T) *sandbox.Plugin {
 	t.Helper()
+	return loadFile(t, "sdktest.c")
+}
+
+// loadFile builds testdata/file with the SDK and loads it.
+func loadFile(t *testing.T, file string) *sandbox.Plugin {
+	t.Helper()
 	clang := testplugin.RequireTool(t, "clang-14", "apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32")
 	dir := filepath.Join(testplugin.Root(t), "sdk", "c")
-	out := filepath.Join(t.TempDir(), "sdktest.wasm")
+	out := filepath.Join(t.TempDir(), "plugin.wasm")
 	cmd := exec.Command(clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Wextra",
-		"-Wl,--strip-debug", "-I", dir, "-o", out, filepath.Join(dir, "ctest", "testdata", "sdktest.c"), filepath.Join(dir, "moat.c"))
+		"-Wl,--strip-debug", "-I", dir, "-o", out, filepath.Join(dir, "ctest", "testdata", file), filepath.Join(dir, "moat.c"))
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building sdktest.c: %v\n%s", err, msg)
+		t.Fatalf("building %s: %v\n%s", file, err, msg)
 	}
 	wasm, err := os.ReadFile(out)
 	if err != nil {
@@ -37,7 +43,7 @@ func load(t *testing.T) *sandbox.Plugin {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { engine.Close(ctx) })
-	p, err := engine.Load(ctx, sandbox.Spec{Name: "sdktest", Wasm: wasm})
+	p, err := engine.Load(ctx, sandbox.Spec{Name: strings.TrimSuffix(file, ".c"), Wasm: wasm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +83,10 @@ func TestCalls(t *testing.T) {
 			`{"error":{"code":-32602,"message":"unknown tool \"nope\""}}`},
 		{"unknown method", `{"method":"resources/read","params":{"uri":"x"}}`,
 			`{"error":{"code":-32601,"message":"method \"resources/read\" is not supported by this plugin"}}`},
+		{"no prompts to get", `{"method":"prompts/get","params":{"name":"x"}}`,
+			`{"error":{"code":-32601,"message":"method \"prompts/get\" is not supported by this plugin"}}`},
+		{"nothing to complete", `{"method":"completion/complete","params":{}}`,
+			`{"error":{"code":-32601,"message":"method \"completion/complete\" is not supported by this plugin"}}`},
 		{"no method", `[1,2]`,
 			`{"error":{"code":-32602,"message":"malformed request: no \"method\" string in a JSON object"}}`},
 		{"no tool name", `{"method":"tools/call","params":{}}`,
@@ -134,7 +144,7 @@ func TestImports(t *testing.T) {
 			t.Errorf("imports %s; want %s among them", got, want)
 		}
 	}
-	for _, unwanted := range []string{"moat.log", "moat.http_request", "moat.kv_get", "moat.sample", "_start"} {
+	for _, unwanted := range []string{"moat.log", "moat.http_request", "moat.kv_get", "moat.sample", "moat.notify_resource_updated", "_start"} {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("imports %s; want no %s", got, unwanted)
 		}

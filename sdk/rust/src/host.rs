@@ -217,6 +217,13 @@ pub fn elicit(params: &str) -> Result<String, Error> {
     utf8(result(sys::elicit(params.as_bytes()))?)
 }
 
+/// Tells the host that the resource at `uri` (one of the plugin's, or one
+/// its templates match) changed, so that it notifies the clients subscribed
+/// to it. Only a plugin that calls this imports the host function.
+pub fn notify_resource_updated(uri: &str) -> Result<(), Error> {
+    result(sys::notify_resource_updated(uri.as_bytes())).map(|_| ())
+}
+
 fn utf8(b: Vec<u8>) -> Result<String, Error> {
     String::from_utf8(b).map_err(|_| io_error("the host's answer is not UTF-8".into()))
 }
@@ -284,6 +291,8 @@ mod sys {
         fn moat_sample(ptr: *const u8, len: usize) -> i64;
         #[link_name = "elicit"]
         fn moat_elicit(ptr: *const u8, len: usize) -> i64;
+        #[link_name = "notify_resource_updated"]
+        fn moat_notify_resource_updated(ptr: *const u8, len: usize) -> i64;
     }
 
     // Safety, for all of these: the host reads or writes only the ranges
@@ -323,6 +332,9 @@ mod sys {
     }
     pub fn elicit(p: &[u8]) -> i64 {
         unsafe { moat_elicit(p.as_ptr(), p.len()) }
+    }
+    pub fn notify_resource_updated(uri: &[u8]) -> i64 {
+        unsafe { moat_notify_resource_updated(uri.as_ptr(), uri.len()) }
     }
 }
 
@@ -367,6 +379,9 @@ mod sys {
         UNSUPPORTED
     }
     pub fn elicit(_: &[u8]) -> i64 {
+        UNSUPPORTED
+    }
+    pub fn notify_resource_updated(_: &[u8]) -> i64 {
         UNSUPPORTED
     }
 }

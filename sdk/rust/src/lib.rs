@@ -35,6 +35,12 @@
 //! a protocol error. A panic traps: the host ends the call with a tool error
 //! and retires the instance (wasm32 has no unwinding to catch).
 //!
+//! Resources, resource templates and prompts are added the same way, with
+//! [`Plugin::resource`], [`Plugin::resource_template`] and
+//! [`Plugin::prompt`]; `.complete(arg, f)` on a [`Prompt`] or a
+//! [`ResourceTemplate`] suggests values for an argument, and
+//! [`notify_resource_updated`] tells the host a resource changed.
+//!
 //! The host functions of module "moat" are plain functions here ([`log`],
 //! [`progress`], [`cancelled`], [`http_request`], [`kv_get`], [`config_get`],
 //! [`sample`], ...); a failed one returns an [`Error`] with the ABI's code
@@ -48,15 +54,20 @@ pub mod json;
 
 mod host;
 mod plugin;
+mod resources;
 
 pub use host::{
     cancelled, config_get, elicit, http_request, kv_delete, kv_get, kv_list, kv_set, log, log_debug, log_error,
-    log_info, log_warn, progress, sample, Errno, Error, HttpRequest, HttpResponse, Level,
+    log_info, log_warn, notify_resource_updated, progress, sample, Errno, Error, HttpRequest, HttpResponse, Level,
 };
 pub use json::Value;
 pub use plugin::{
     Call, CallResult, Capabilities, Content, Plugin, Tool, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS,
     CODE_METHOD_NOT_FOUND,
+};
+pub use resources::{
+    Contents, Prompt, PromptArgument, PromptMessage, PromptResult, Resource, ResourceError, ResourceTemplate,
+    CODE_RESOURCE_NOT_FOUND, MAX_COMPLETION_VALUES,
 };
 
 /// The ABI version this SDK speaks; moat_abi_version returns it.

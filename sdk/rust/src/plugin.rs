@@ -2,6 +2,7 @@
 //! requests to them.
 
 use crate::json::{self, write_string, Value};
+use crate::resources::{self, Prompt, Resource, ResourceError, ResourceTemplate, CODE_RESOURCE_NOT_FOUND};
 
 /// JSON-RPC error codes a plugin answers with (docs/ABI.md, "Calls").
 pub const CODE_INVALID_PARAMS: i64 = -32602;
@@ -18,6 +19,9 @@ pub struct Plugin {
     description: String,
     capabilities: Capabilities,
     tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
 }
 
 impl Plugin {
@@ -30,6 +34,9 @@ impl Plugin {
             description: String::new(),
             capabilities: Capabilities::default(),
             tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
         }
     }
 
@@ -60,6 +67,42 @@ impl Plugin {
         self
     }
 
+    /// Adds a resource. It panics on one without a handler or at a URI
+    /// already added.
+    pub fn resource(mut self, r: Resource) -> Plugin {
+        assert!(r.has_handler(), "moat: resource {:?} has no handler; end it with .text, .blob or .raw", r.uri());
+        assert!(!self.resources.iter().any(|x| x.uri() == r.uri()), "moat: resource {:?} added twice", r.uri());
+        self.resources.push(r);
+        self
+    }
+
+    /// Adds a resource template. A URI that no resource has goes to the
+    /// first template, in the order added, that matches it. It panics on a
+    /// template without a handler or added twice.
+    pub fn resource_template(mut self, t: ResourceTemplate) -> Plugin {
+        assert!(
+            t.has_handler(),
+            "moat: resource template {:?} has no handler; end it with .text, .blob or .raw",
+            t.template()
+        );
+        assert!(
+            !self.templates.iter().any(|x| x.template() == t.template()),
+            "moat: resource template {:?} added twice",
+            t.template()
+        );
+        self.templates.push(t);
+        self
+    }
+
+    /// Adds a prompt. It panics on one without a handler or with the name of
+    /// one already added.
+    pub fn prompt(mut self, p: Prompt) -> Plugin {
+        assert!(p.has_handler(), "moat: prompt {:?} has no handler; end it with .handler", p.name());
+        assert!(!self.prompts.iter().any(|x| x.name() == p.name()), "moat: prompt {:?} added twice", p.name());
+        self.prompts.push(p);
+        self
+    }
+
     /// The description as moat_describe returns it.
     pub fn describe(&self) -> String {
         let mut d = Value::object().set("name", self.name.as_str());
@@ -70,6 +113,18 @@ impl Plugin {
             d = d.set("description", self.description.as_str());
         }
         d = d.set("tools", Value::Array(self.tools.iter().map(Tool::describe).collect()));
+        if !self.resources.is_empty() {
+            d = d.set("resources", Value::Array(self.resources.iter().map(Resource::describe).collect()));
+        }
+        if !self.templates.is_empty() {
+            d = d.set(
+                "resourceTemplates",
+                Value::Array(self.templates.iter().map(ResourceTemplate::describe).collect()),
+            );
+        }
+        if !self.prompts.is_empty() {
+            d = d.set("prompts", Value::Array(self.prompts.iter().map(Prompt::describe).collect()));
+        }
         let caps = self.capabilities.to_value();
         if caps != Value::object() {
             d = d.set("capabilities", caps);
@@ -86,12 +141,22 @@ impl Plugin {
             Err(e) => return protocol_error(CODE_INVALID_PARAMS, &format!("malformed request: {}", e)),
         };
         let method = req.str("method").unwrap_or_default();
+        // A method is served when something it reads was added; otherwise
+        // it is unknown here, as it is to a plugin built before it.
+        let params = req.get("params").cloned().unwrap_or(Value::Null);
+        match method {
+            "resources/read" if !self.resources.is_empty() || !self.templates.is_empty() => return self.read(&params),
+            "prompts/get" if !self.prompts.is_empty() => return self.get_prompt(&params),
+            "completion/complete" if !self.prompts.is_empty() || !self.templates.is_empty() => {
+                return self.complete(&params)
+            }
+            _ => {}
+        }
         if method != "tools/call" {
             let mut m = String::new();
             write_string(&mut m, method);
             return protocol_error(CODE_METHOD_NOT_FOUND, &format!("method {} is not supported by this plugin", m));
         }
-        let params = req.get("params").cloned().unwrap_or(Value::Null);
         let name = match params.str("name") {
             Some(n) => n,
             None => {
@@ -117,6 +182,111 @@ impl Plugin {
             Err(msg) => CallResult::error(&msg).to_json(),
         }
     }
+}
+
+impl Plugin {
+    fn read(&self, params: &Value) -> String {
+        let uri = match params.str("uri") {
+            Some(u) => u,
+            None => {
+                return protocol_error(
+                    CODE_INVALID_PARAMS,
+                    "malformed resources/read request: params.uri is not a string",
+                )
+            }
+        };
+        let answer = if let Some(r) = self.resources.iter().find(|r| r.uri() == uri) {
+            r.read(uri)
+        } else {
+            let found = self.templates.iter().find_map(|t| t.matches(uri).map(|vars| (t, vars)));
+            match found {
+                Some((t, vars)) => t.read(uri, &vars),
+                None => Err(ResourceError::NotFound),
+            }
+        };
+        match answer {
+            Ok(json) => json,
+            Err(ResourceError::NotFound) => {
+                protocol_error(CODE_RESOURCE_NOT_FOUND, &format!("resource not found: {}", uri))
+            }
+            Err(ResourceError::Failed(msg)) => protocol_error(CODE_INTERNAL_ERROR, &msg),
+        }
+    }
+
+    fn get_prompt(&self, params: &Value) -> String {
+        let name = match params.str("name") {
+            Some(n) => n,
+            None => {
+                return protocol_error(
+                    CODE_INVALID_PARAMS,
+                    "malformed prompts/get request: params.name is not a string",
+                )
+            }
+        };
+        let prompt = match self.prompts.iter().find(|p| p.name() == name) {
+            Some(p) => p,
+            None => return protocol_error(CODE_INVALID_PARAMS, &format!("unknown prompt {}", quote(name))),
+        };
+        let args = match params.get("arguments") {
+            None | Some(Value::Null) => Value::object(),
+            Some(Value::Object(members)) if members.iter().all(|(_, v)| v.as_str().is_some()) => {
+                Value::Object(members.clone())
+            }
+            Some(_) => {
+                return protocol_error(
+                    CODE_INVALID_PARAMS,
+                    "malformed prompts/get request: params.arguments must be an object of strings",
+                )
+            }
+        };
+        if let Some(arg) = prompt.missing(&args) {
+            return protocol_error(
+                CODE_INVALID_PARAMS,
+                &format!("prompt {} needs the argument {}", quote(name), quote(arg)),
+            );
+        }
+        match prompt.get(&args) {
+            Ok(json) => json,
+            Err(msg) => protocol_error(CODE_INTERNAL_ERROR, &msg),
+        }
+    }
+
+    fn complete(&self, params: &Value) -> String {
+        let (kind, arg, value) = match (
+            params.get("ref").and_then(|r| r.str("type")),
+            params.get("argument").and_then(|a| a.str("name")),
+            params.get("argument").and_then(|a| a.str("value")),
+        ) {
+            (Some(k), Some(a), Some(v)) => (k, a, v),
+            _ => {
+                return protocol_error(
+                    CODE_INVALID_PARAMS,
+                    "malformed completion/complete request: params need ref.type, argument.name and argument.value",
+                )
+            }
+        };
+        let r = params.get("ref").expect("checked above");
+        let context = params.get("context").and_then(|c| c.get("arguments")).cloned().unwrap_or_else(Value::object);
+        let values = match kind {
+            "ref/prompt" => match self.prompts.iter().find(|p| Some(p.name()) == r.str("name")) {
+                Some(p) => resources::complete_with(&p.completers, arg, value, &context),
+                None => Vec::new(),
+            },
+            "ref/resource" => match self.templates.iter().find(|t| Some(t.template()) == r.str("uri")) {
+                Some(t) => resources::complete_with(&t.completers, arg, value, &context),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        resources::completion(values)
+    }
+}
+
+/// quote writes s as a JSON string, for messages that name something.
+fn quote(s: &str) -> String {
+    let mut q = String::new();
+    write_string(&mut q, s);
+    q
 }
 
 fn protocol_error(code: i64, message: &str) -> String {
@@ -375,7 +545,7 @@ pub enum Content {
 }
 
 impl Content {
-    fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         match self {
             Content::Text(s) => Value::object().set("type", "text").set("text", s.as_str()),
             Content::Image { data, mime_type } => {

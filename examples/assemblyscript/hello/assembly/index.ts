@@ -1,6 +1,9 @@
 // The hello plugin of examples/HELLO.md, in AssemblyScript.
 
-import { Call, JsonBuilder, Result, addTool, logInfo, progress, setInfo } from "moat-sdk/assembly";
+import {
+  Call, JsonBuilder, JsonObject, PromptGet, PromptResult, ResourceRead, ResourceResult, Result,
+  addPrompt, addResource, addResourceTemplate, addTool, logInfo, progress, setInfo,
+} from "moat-sdk/assembly";
 
 // The exports the host calls: moat_abi_version, moat_alloc, moat_describe, moat_call.
 export * from "moat-sdk/assembly/exports";
@@ -17,6 +20,44 @@ addTool("stats", stats)
   .input('{"type":"object","properties":{"text":{"type":"string","description":"The text to count."}},"required":["text"]}')
   .output('{"type":"object","properties":{"words":{"type":"integer"},"lines":{"type":"integer"},"chars":{"type":"integer"}},"required":["words","lines","chars"]}')
   .readOnly();
+
+addResource("hello://greeting", "greeting", greeting)
+  .description("A greeting from the plugin.")
+  .mimeType("text/plain");
+
+addResourceTemplate("hello://greeting/{name}", "personal-greeting", personalGreeting)
+  .description("A greeting for the person named in the URI.")
+  .mimeType("text/plain")
+  .complete("name", people);
+
+addPrompt("greet_prompt", greetPrompt)
+  .description("Asks the model to greet someone warmly.")
+  .argument("name", "Who to greet.", true)
+  .complete("name", people);
+
+function greeting(read: ResourceRead): ResourceResult {
+  return ResourceResult.text("Hello from moat!");
+}
+
+function personalGreeting(read: ResourceRead): ResourceResult {
+  const name = read.getVar("name");
+  return ResourceResult.text("Hello, " + (name === null ? "" : name) + "!");
+}
+
+function greetPrompt(get: PromptGet): PromptResult {
+  const name = get.getArg("name");
+  return PromptResult.user("Please greet " + (name === null ? "" : name) + " warmly.");
+}
+
+// people suggests the names of a fixed list that start with what was typed.
+function people(value: string, context: JsonObject): string[] {
+  const names = ["Ada", "Alan", "Grace", "Linus"];
+  const out = new Array<string>();
+  for (let i = 0; i < names.length; i++) {
+    if (names[i].startsWith(value)) out.push(names[i]);
+  }
+  return out;
+}
 
 function greet(call: Call): Result {
   logInfo("greet called");

@@ -1,6 +1,7 @@
-//! The hello plugin of examples/HELLO.md, in Rust: tools greet and stats.
+//! The hello plugin of examples/HELLO.md, in Rust: tools greet and stats,
+//! a greeting as a resource and a resource template, and a prompt.
 
-use moat::{Call, Plugin, Tool, Value};
+use moat::{Call, Plugin, Prompt, PromptArgument, PromptResult, Resource, ResourceTemplate, Tool, Value};
 
 fn plugin() -> Plugin {
     Plugin::new("hello")
@@ -27,6 +28,33 @@ fn plugin() -> Plugin {
                 .read_only()
                 .json(stats),
         )
+        .resource(
+            Resource::new("hello://greeting", "greeting")
+                .description("A greeting from the plugin.")
+                .mime_type("text/plain")
+                .text(|_| Ok("Hello from moat!".into())),
+        )
+        .resource_template(
+            ResourceTemplate::new("hello://greeting/{name}", "personal-greeting")
+                .description("A greeting for the person named in the URI.")
+                .mime_type("text/plain")
+                .complete("name", people)
+                .text(|_, vars| Ok(format!("Hello, {}!", vars.str("name").unwrap_or_default()))),
+        )
+        .prompt(
+            Prompt::new("greet_prompt")
+                .description("Asks the model to greet someone warmly.")
+                .argument(PromptArgument::new("name").description("Who to greet.").required())
+                .complete("name", people)
+                .handler(|args| {
+                    Ok(PromptResult::user(&format!("Please greet {} warmly.", args.str("name").unwrap_or_default())))
+                }),
+        )
+}
+
+/// The names of a fixed list that start with what was typed.
+fn people(value: &str, _: &Value) -> Vec<String> {
+    ["Ada", "Alan", "Grace", "Linus"].iter().filter(|n| n.starts_with(value)).map(|n| n.to_string()).collect()
 }
 
 moat::plugin!(plugin);
@@ -90,8 +118,8 @@ mod tests {
             r#"{"error":{"code":-32602,"message":"unknown tool \"nope\""}}"#
         );
         assert_eq!(
-            call(r#"{"method":"prompts/get","params":{}}"#),
-            r#"{"error":{"code":-32601,"message":"method \"prompts/get\" is not supported by this plugin"}}"#
+            call(r#"{"method":"logging/setLevel","params":{}}"#),
+            r#"{"error":{"code":-32601,"message":"method \"logging/setLevel\" is not supported by this plugin"}}"#
         );
     }
 }
