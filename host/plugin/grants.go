@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
@@ -61,9 +63,17 @@ type grantHost struct {
 	askedConfig []string
 	kv          *capability.KV
 	http        *capability.HTTP // nil without grants.http
+	// served is the plugin once it is loaded, for the URIs it serves;
+	// notify tells the server a URI of its changed.
+	served *servedRef
+	notify func(uri string)
 }
 
-func withGrants(base sandbox.Host, plugin string, grants config.Grants, askedConfig []string, kv *capability.KV) sandbox.Host {
+// servedRef points at a plugin from before it exists: its host functions
+// are granted before the description's resources are bound to it.
+type servedRef struct{ p atomic.Pointer[Plugin] }
+
+func withGrants(base sandbox.Host, plugin string, grants config.Grants, askedConfig []string, kv *capability.KV) grantHost {
 	if base == nil {
 		base = logHost{log: hclog.NewNullLogger()}
 	}
@@ -112,12 +122,37 @@ func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...
 			return nil, abi.EIO, fmt.Sprintf("moat.%s: %v", name, err)
 		}
 		return resp, 0, ""
+	case abi.ImportNotifyResourceUpdated:
+		return h.notifyUpdated(plugin, args[0])
 	case abi.ImportSample:
 		return h.clientCall(ctx, plugin, name, h.grants.Sampling, MethodCreateMessage, args[0])
 	case abi.ImportElicit:
 		return h.clientCall(ctx, plugin, name, h.grants.Elicitation, MethodElicit, args[0])
 	}
 	return nil, abi.EPERM, fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, abi.Capability(name), plugin)
+}
+
+// notifyUpdated serves notify_resource_updated: a URI of the plugin's own
+// resources, or one its templates match, is passed to the server, which
+// tells the sessions subscribed to it. It needs no grant: a plugin may only
+// speak of its own resources.
+func (h grantHost) notifyUpdated(plugin string, raw []byte) ([]byte, abi.Errno, string) {
+	const name = abi.ImportNotifyResourceUpdated
+	uri := string(raw)
+	if !utf8.Valid(raw) {
+		return nil, abi.EINVAL, fmt.Sprintf("moat.%s: the URI is not UTF-8", name)
+	}
+	var p *Plugin
+	if h.served != nil {
+		p = h.served.p.Load()
+	}
+	if p == nil || !p.serves(uri) {
+		return nil, abi.EINVAL, fmt.Sprintf("moat.%s: %s is not one of plugin %q's resources, nor matched by its resource templates; announce only URIs the plugin describes", name, quoteClipped(uri), plugin)
+	}
+	if h.notify != nil {
+		h.notify(uri)
+	}
+	return nil, 0, ""
 }
 
 // kvCall serves one kv import from the plugin's own namespace.

@@ -30,6 +30,11 @@ type Plugin struct {
 	Prefix      string
 	Description *abi.Description
 	Tools       []*Tool
+	// Resources, Templates and Prompts are what the plugin serves beside
+	// its tools.
+	Resources []*Resource
+	Templates []*Template
+	Prompts   []*Prompt
 
 	// Digest is the hex SHA-256 of the module, to tell a changed file.
 	Digest string
@@ -80,6 +85,10 @@ type Spec struct {
 	Metrics *observe.Metrics
 	// KV is the store behind the kv capability, or nil.
 	KV *capability.KV
+	// Notify, if set, receives each URI of the plugin's that it announces
+	// as changed, to tell the sessions subscribed to it. Without it the
+	// announcement is accepted and goes nowhere.
+	Notify func(uri string)
 	// Secrets are redacted from the plugin's own text before an error
 	// quotes it and cuts it short, so that no cut leaves part of a secret
 	// showing; nil redacts nothing.
@@ -96,6 +105,9 @@ type Options struct {
 	KV *capability.KV
 	// Secrets are what must never leave the host (see Spec.Secrets).
 	Secrets *observe.Secrets
+	// Notify, if set, receives the URIs plugins announce as changed with
+	// notify_resource_updated (see Spec.Notify).
+	Notify func(uri string)
 }
 
 // pluginName is what a plugin's name may hold: it becomes part of tool
@@ -105,9 +117,11 @@ var pluginName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 // Registry holds the loaded plugins and the tools clients see. It is safe
 // for concurrent use: reloads change it while calls read it.
 type Registry struct {
-	mu      sync.RWMutex
-	plugins []*Plugin
-	tools   map[string]*Tool
+	mu        sync.RWMutex
+	plugins   []*Plugin
+	tools     map[string]*Tool
+	resources map[string]*Resource
+	prompts   map[string]*Prompt
 }
 
 // Names lists the plugins configured: every *.wasm in plugins_dir and
@@ -165,7 +179,7 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: SandboxLimits(cfg.PluginLimits(name)),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
 		Grants:  cfg.Plugins[name].Grants, MaxModuleSize: int64(cfg.MaxModuleSize),
-		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets,
+		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets, Notify: opts.Notify,
 	}
 }
 
@@ -217,7 +231,10 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
 	}
 	granted, notices := Effective(name, desc.Capabilities, spec.Grants)
-	if err := sp.Grant(withGrants(base, name, granted, desc.Capabilities.Config, spec.KV), mounts(granted)); err != nil {
+	served := &servedRef{}
+	gh := withGrants(base, name, granted, desc.Capabilities.Config, spec.KV)
+	gh.served, gh.notify = served, spec.Notify
+	if err := sp.Grant(gh, mounts(granted)); err != nil {
 		sp.Close(ctx)
 		return nil, err
 	}
@@ -238,6 +255,11 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 	for _, t := range tools {
 		t.Plugin = p
 	}
+	if err := parseFeatures(p, spec.Prefix, desc); err != nil {
+		sp.Close(ctx)
+		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
+	}
+	served.p.Store(p)
 	return p, nil
 }
 
@@ -257,6 +279,12 @@ func (r *Registry) Put(p *Plugin) (old *Plugin, err error) {
 			return nil, fmt.Errorf("plugin %q: its tool %q has the name plugin %q already serves; set plugins.%s.prefix to tell them apart", p.Name, t.Name, other.Plugin.Name, p.Name)
 		}
 	}
+	if err := r.claims(p); err != nil {
+		return nil, err
+	}
+	if r.resources == nil {
+		r.resources, r.prompts = map[string]*Resource{}, map[string]*Prompt{}
+	}
 	for i, q := range r.plugins {
 		if q.Name == p.Name {
 			old = q
@@ -267,14 +295,116 @@ func (r *Registry) Put(p *Plugin) (old *Plugin, err error) {
 		r.plugins = append(r.plugins, p)
 		slices.SortFunc(r.plugins, func(a, b *Plugin) int { return strings.Compare(a.Name, b.Name) })
 	} else {
-		for _, t := range old.Tools {
-			delete(r.tools, t.Name)
-		}
+		r.forget(old)
 	}
 	for _, t := range p.Tools {
 		r.tools[t.Name] = t
 	}
+	for _, res := range p.Resources {
+		r.resources[res.Def.URI] = res
+	}
+	for _, pr := range p.Prompts {
+		r.prompts[pr.Name] = pr
+	}
 	return old, nil
+}
+
+// forget drops what p served from the lookups.
+func (r *Registry) forget(p *Plugin) {
+	for _, t := range p.Tools {
+		delete(r.tools, t.Name)
+	}
+	for _, res := range p.Resources {
+		delete(r.resources, res.Def.URI)
+	}
+	for _, pr := range p.Prompts {
+		delete(r.prompts, pr.Name)
+	}
+}
+
+// claims refuses p when another plugin serves one of its prompt names or
+// resource URIs, or when one plugin's template matches the URIs of
+// another's resources or template. URIs are the plugins' own, with no
+// prefix to tell them apart, so the plugin loaded second is refused,
+// naming both.
+func (r *Registry) claims(p *Plugin) error {
+	for _, pr := range p.Prompts {
+		if other, ok := r.prompts[pr.Name]; ok && other.Plugin.Name != p.Name {
+			return fmt.Errorf("plugin %q: its prompt %q has the name plugin %q already serves; set plugins.%s.prefix to tell them apart", p.Name, pr.Name, other.Plugin.Name, p.Name)
+		}
+	}
+	for _, res := range p.Resources {
+		if other, ok := r.resources[res.Def.URI]; ok && other.Plugin.Name != p.Name {
+			return fmt.Errorf("plugin %q: its resource %q is plugin %q's already; two plugins cannot serve one URI, so serve it from one of them", p.Name, res.Def.URI, other.Plugin.Name)
+		}
+	}
+	for _, q := range r.plugins {
+		if q.Name == p.Name {
+			continue
+		}
+		for _, t := range p.Templates {
+			for _, u := range q.Templates {
+				if t.shape() == u.shape() {
+					return fmt.Errorf("plugin %q: its resource template %q matches the same URIs as plugin %q's template %q; two plugins cannot serve one URI", p.Name, t.Def.URITemplate, q.Name, u.Def.URITemplate)
+				}
+			}
+			for _, res := range q.Resources {
+				if t.Match(res.Def.URI) {
+					return fmt.Errorf("plugin %q: its resource template %q matches plugin %q's resource %q; two plugins cannot serve one URI", p.Name, t.Def.URITemplate, q.Name, res.Def.URI)
+				}
+			}
+		}
+		for _, res := range p.Resources {
+			for _, u := range q.Templates {
+				if u.Match(res.Def.URI) {
+					return fmt.Errorf("plugin %q: its resource %q is matched by plugin %q's resource template %q; two plugins cannot serve one URI", p.Name, res.Def.URI, q.Name, u.Def.URITemplate)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ResourceFor finds the plugin that serves uri: the one with a resource of
+// that URI, or else the first whose template matches it. def is the
+// resource or template that matched, for its name and MIME type.
+func (r *Registry) ResourceFor(uri string) (p *Plugin, name, mimeType string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if res, ok := r.resources[uri]; ok {
+		return res.Plugin, res.Def.Name, res.Def.MIMEType, true
+	}
+	for _, q := range r.plugins {
+		for _, t := range q.Templates {
+			if t.Match(uri) {
+				return q, t.Def.Name, t.Def.MIMEType, true
+			}
+		}
+	}
+	return nil, "", "", false
+}
+
+// Template finds a resource template by its uriTemplate, as a completion
+// request names it.
+func (r *Registry) Template(uriTemplate string) (*Template, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, q := range r.plugins {
+		for _, t := range q.Templates {
+			if t.Def.URITemplate == uriTemplate {
+				return t, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// Prompt finds a prompt by the name clients ask for.
+func (r *Registry) Prompt(name string) (*Prompt, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	pr, ok := r.prompts[name]
+	return pr, ok
 }
 
 // Remove takes the named plugin out and returns it for the caller to
@@ -285,9 +415,7 @@ func (r *Registry) Remove(name string) *Plugin {
 	for i, p := range r.plugins {
 		if p.Name == name {
 			r.plugins = slices.Delete(r.plugins, i, i+1)
-			for _, t := range p.Tools {
-				delete(r.tools, t.Name)
-			}
+			r.forget(p)
 			return p
 		}
 	}

@@ -39,12 +39,18 @@ func (e *ArgumentError) Error() string {
 
 // OutputError is a plugin result the host refuses to pass on.
 type OutputError struct {
-	Plugin  string
-	Tool    string
+	Plugin string
+	Tool   string
+	// Request names what was asked when it was not a tool call, such as
+	// `resources/read of resource "notes://a"`.
+	Request string
 	Problem string
 }
 
 func (e *OutputError) Error() string {
+	if e.Request != "" {
+		return fmt.Sprintf("plugin %q returned a bad result for %s: %s", e.Plugin, e.Request, e.Problem)
+	}
 	return fmt.Sprintf("plugin %q returned a bad result for tool %s: %s", e.Plugin, e.Tool, e.Problem)
 }
 
