@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -126,7 +127,16 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 
 	// The store opens before the plugins load, so it closes after them
 	// (and after the reloader) as the deferred calls unwind.
-	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets}
+	// A plugin may announce a change of its resources as soon as it runs;
+	// the server that tells the subscribed sessions is made after the
+	// plugins load.
+	var served atomic.Pointer[server.Server]
+	notify := func(uri string) {
+		if srv := served.Load(); srv != nil {
+			srv.ResourceUpdated(uri)
+		}
+	}
+	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets, Notify: notify}
 	if cfg.KVGranted() {
 		dir, err := cfg.DataDirPath()
 		if err != nil {
@@ -181,6 +191,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		sopts.Fallback = auth.Local(cfg.Auth.StdioRoles)
 	}
 	srv := server.New(reg, log, sopts)
+	served.Store(srv)
 	shutdown := time.Duration(cfg.ShutdownTimeout)
 	rl := &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: srv, admin: admin, log: log,
 		opts: popts, watch: watch,

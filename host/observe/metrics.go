@@ -27,6 +27,9 @@ type Metrics struct {
 	AuthFailures     *prometheus.CounterVec // reason
 	PluginsLoaded    prometheus.Gauge
 	AuditDropped     prometheus.CounterFunc
+	// PluginRequests counts what plugins serve beside tool calls:
+	// resources/read, prompts/get and completion/complete.
+	PluginRequests *prometheus.CounterVec // plugin, method, outcome
 }
 
 // PoolStats is one plugin's pool as the instance and memory gauges show it.
@@ -64,10 +67,13 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 		Help: "Requests refused by a rate limit, by bucket scope."}, []string{"scope"})
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_auth_failures_total",
 		Help: "Requests refused by authentication, by reason."}, []string{"reason"})
+	m.PluginRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_plugin_requests_total",
+		Help: "Requests served by plugins beside tool calls (resources/read, prompts/get, completion/complete), by plugin, method and outcome."}, []string{"plugin", "method", "outcome"})
 	m.PluginsLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_plugins_loaded", Help: "Plugins loaded and serving."})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_build_info",
 		Help: "Always 1; the labels say which moat this is."}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(m.PluginRequests)
 	reg.MustRegister(m.Requests, m.RequestDuration, m.ToolCalls, m.ToolCallDuration, m.PluginFaults, m.BreakerState,
 		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -104,6 +110,15 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // nil-safe helpers, so the host can run without metrics in tests and tools.
+
+// ObservePluginRequest counts one request a plugin served beside a tool
+// call.
+func (m *Metrics) ObservePluginRequest(plugin, method, outcome string) {
+	if m == nil {
+		return
+	}
+	m.PluginRequests.WithLabelValues(plugin, method, outcome).Inc()
+}
 
 // ObserveToolCall counts one tool call and its duration.
 func (m *Metrics) ObserveToolCall(plugin, tool, outcome string, seconds float64) {

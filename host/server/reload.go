@@ -11,9 +11,11 @@ func (s *Server) Swap(old, p *plugin.Plugin) {
 		keep[t.Name] = true
 		s.mcp.AddTool(mcpTool(t), s.handler(t))
 	}
+	s.addFeatures(p)
 	if old == nil {
 		return
 	}
+	s.dropFeatures(old, p)
 	var gone []string
 	for _, t := range old.Tools {
 		if !keep[t.Name] {
@@ -32,4 +34,5 @@ func (s *Server) Drop(p *plugin.Plugin) {
 		names[i] = t.Name
 	}
 	s.mcp.RemoveTools(names...)
+	s.dropFeatures(p, nil)
 }

@@ -67,13 +67,17 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 	}
 	s := &Server{log: log, opts: opts, reg: reg}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
-		Instructions: "Tools served by moat from sandboxed WebAssembly plugins.",
+		Instructions:       "Tools, resources and prompts served by moat from sandboxed WebAssembly plugins.",
+		CompletionHandler:  s.complete,
+		SubscribeHandler:   s.subscribe,
+		UnsubscribeHandler: s.unsubscribe,
 	})
-	s.mcp.AddReceivingMiddleware(s.frontDoor)
+	s.mcp.AddReceivingMiddleware(s.frontDoor, s.filterFeatures)
 	for _, p := range reg.Plugins() {
 		for _, t := range p.Tools {
 			s.mcp.AddTool(mcpTool(t), s.handler(t))
 		}
+		s.addFeatures(p)
 	}
 	return s
 }
