@@ -57,7 +57,7 @@ func (s *Server) Handler() http.Handler {
 			mux.Handle(path, a.MetadataHandler())
 		}
 	}
-	mux.Handle("/mcp", edge(h, s.opts.HTTP))
+	mux.Handle("/mcp", s.edge(h))
 	return mux
 }
 
@@ -72,19 +72,17 @@ func (s *Server) refused(r *http.Request, reason string, err error) {
 	if errors.Is(err, auth.ErrInsufficientScope) {
 		outcome = "forbidden"
 	}
-	msgs := jsonrpcRequests(bodyFrom(r.Context()))
-	if len(msgs) == 0 {
-		msgs = []rpcMessage{{}}
+	if s.opts.Audit == nil {
+		return
 	}
-	for _, m := range msgs {
-		if s.opts.Audit == nil {
-			return
-		}
-		s.opts.Audit.Record(observe.Record{
-			Time: time.Now(), Principal: "unknown", Transport: "http", Method: m.Method, Tool: m.Params.Name,
-			Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
-		}, m.Params.Arguments)
+	v := viewFrom(r.Context())
+	if v == nil {
+		v = &view{} // a GET or DELETE: no message
 	}
+	s.opts.Audit.Record(observe.Record{
+		Time: time.Now(), Principal: "unknown", Transport: "http", Method: v.Method, Tool: v.Name,
+		Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
+	}, v.Arguments)
 }
 
 // countPosts tracks POST requests so a drain can wait until the answers of

@@ -1,0 +1,200 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// A hostile client, end to end: raw HTTP against the built binary, with
+// the bodies and request patterns a client without an SDK can send.
+
+// hostile is a moat started with a configuration of the test's own.
+type hostile struct {
+	srv   *server
+	dir   string
+	audit string
+}
+
+// startHostile runs moat with the time and echo plugins and the given YAML
+// after plugins_dir and the audit path.
+func startHostile(t *testing.T, yaml string) *hostile {
+	t.Helper()
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "time.wasm"))
+	watPlugin(t, "echo", dir, "echo")
+	audit := filepath.Join(dir, "audit.log")
+	writeFile(t, filepath.Join(dir, "moat.yaml"), "plugins_dir: .\naudit: {path: audit.log, include_arguments: true}\n"+yaml)
+	return &hostile{srv: startHTTP(t, "--config", filepath.Join(dir, "moat.yaml")), dir: dir, audit: audit}
+}
+
+// reply is what moat answered to one raw request.
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// ran reports whether the reply carries a JSON-RPC result: the request ran.
+func (r reply) ran() bool { return r.status == http.StatusOK && strings.Contains(r.body, `"result"`) }
+
+// send makes one raw request, with the session and headers of a
+// 2025-11-25 client.
+func (h *hostile) send(t *testing.T, method, session string, body []byte, header ...string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(method, h.srv.url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+const initBody = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"hostile","version":"1"}}}`
+
+// session opens a 2025-11-25 session by hand and returns its id.
+func (h *hostile) session(t *testing.T, header ...string) string {
+	t.Helper()
+	r := h.send(t, http.MethodPost, "", []byte(initBody), header...)
+	id := r.header.Get("Mcp-Session-Id")
+	if r.status != http.StatusOK || id == "" {
+		t.Fatalf("initialize: %d %s", r.status, r.body)
+	}
+	if r := h.send(t, http.MethodPost, id, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), header...); r.status != http.StatusAccepted {
+		t.Fatalf("notifications/initialized: %d %s", r.status, r.body)
+	}
+	return id
+}
+
+// auditLines waits until the audit file holds a line that match accepts,
+// and returns every line, each checked to be strict JSON.
+func (h *hostile) auditLines(t *testing.T, match func(map[string]any) bool) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, _ := os.ReadFile(h.audit)
+		var lines []map[string]any
+		found := false
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			var rec map[string]any
+			if err := strictJSON(sc.Bytes(), &rec); err != nil {
+				t.Fatalf("audit line is not strict JSON (%v): %q", err, sc.Text())
+			}
+			lines = append(lines, rec)
+			if match(rec) {
+				found = true
+			}
+		}
+		if found {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no matching audit line within 30s; the file holds %d lines:\n%s", len(lines), data)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// strictJSON decodes one JSON document and refuses what a strict parser
+// refuses and encoding/json lets through: invalid UTF-8.
+func strictJSON(line []byte, v any) error {
+	if !json.Valid(line) {
+		return fmt.Errorf("not JSON")
+	}
+	if !utf8.Valid(line) {
+		return fmt.Errorf("invalid UTF-8")
+	}
+	return json.Unmarshal(line, v)
+}
+
+func callBody(id int, extra string) []byte {
+	return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"time_get_current_time","arguments":{"timezone":"UTC"}%s}}`, id, extra)
+}
+
+// Two readers of one body must not disagree: a body the rate limiter
+// would read differently from the MCP layer is refused before either, so
+// no extra key, case variant or wrong type can make a call skip a limit.
+func TestHostileBodiesCannotSkipRateLimits(t *testing.T) {
+	// Bodies that encoding/json and the SDK read differently: a case
+	// variant of a key it matches case-insensitively, a member of the wrong
+	// type that makes it give up, a duplicate key.
+	variants := []struct {
+		name string
+		body func(id int) []byte
+	}{
+		{"case-variant Method", func(id int) []byte {
+			return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"time_get_current_time","arguments":{"timezone":"UTC"}},"Method":"ping"}`, id)
+		}},
+		{"case-variant NAME of the wrong type", func(id int) []byte { return callBody(id, `,"NAME":7`) }},
+		{"case-variant Params", func(id int) []byte {
+			return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"time_get_current_time","arguments":{"timezone":"UTC"}},"Params":{"name":"echo_echo"}}`, id)
+		}},
+		{"duplicate method", func(id int) []byte {
+			return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"ping","method":"tools/call","params":{"name":"time_get_current_time","arguments":{"timezone":"UTC"}}}`, id)
+		}},
+		{"wrong-type Method", func(id int) []byte {
+			return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"time_get_current_time","arguments":{"timezone":"UTC"}},"Method":1}`, id)
+		}},
+	}
+	limits := []struct {
+		name, yaml string
+		burst      int // calls a session may make after its handshake
+	}{
+		{"per_tool", "rate_limits:\n  per_tool: {rate: \"1/h\", burst: 2}\n", 2},
+		// The handshake (initialize, notifications/initialized) spends two.
+		{"global", "rate_limits:\n  global: {rate: \"1/h\", burst: 4}\n", 2},
+	}
+	for _, l := range limits {
+		t.Run(l.name, func(t *testing.T) {
+			h := startHostile(t, l.yaml)
+			session := h.session(t)
+			id := 1
+			for _, v := range variants {
+				for range l.burst + 1 {
+					id++
+					r := h.send(t, http.MethodPost, session, v.body(id))
+					if r.ran() {
+						t.Fatalf("%s: a hostile body ran under the %s limit (status %d): %s", v.name, l.name, r.status, r.body)
+					}
+					if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"code":-326`) {
+						t.Fatalf("%s: %d %s; want 400 with a JSON-RPC error", v.name, r.status, r.body)
+					}
+				}
+			}
+			// The limit still holds for honest calls: the burst, then 429.
+			for i := range l.burst {
+				id++
+				if r := h.send(t, http.MethodPost, session, callBody(id, "")); !r.ran() {
+					t.Fatalf("honest call %d within the burst: %d %s", i+1, r.status, r.body)
+				}
+			}
+			id++
+			if r := h.send(t, http.MethodPost, session, callBody(id, "")); r.status != http.StatusTooManyRequests {
+				t.Fatalf("honest call past the burst: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
