@@ -22,7 +22,7 @@ type Metrics struct {
 	BreakerState     *prometheus.GaugeVec     // plugin: 0 closed, 1 half-open, 2 open
 	QueueWait        *prometheus.HistogramVec // plugin
 	Inflight         prometheus.Gauge
-	Rejected         *prometheus.CounterVec // reason: max_inflight, draining
+	Rejected         *prometheus.CounterVec // reason: max_inflight, draining, invalid_request, max_sessions, max_streams
 	RateLimited      *prometheus.CounterVec // scope
 	AuthFailures     *prometheus.CounterVec // reason
 	PluginsLoaded    prometheus.Gauge
