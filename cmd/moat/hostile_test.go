@@ -87,15 +87,14 @@ func (h *hostile) session(t *testing.T, header ...string) string {
 	return id
 }
 
-// auditLines waits until the audit file holds a line that match accepts,
-// and returns every line, each checked to be strict JSON.
-func (h *hostile) auditLines(t *testing.T, match func(map[string]any) bool) []map[string]any {
+// auditLines waits until the audit file's lines satisfy until, and
+// returns them, each checked to be strict JSON.
+func (h *hostile) auditLines(t *testing.T, until func([]map[string]any) bool) []map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		data, _ := os.ReadFile(h.audit)
 		var lines []map[string]any
-		found := false
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(nil, 16<<20)
 		for sc.Scan() {
@@ -104,15 +103,12 @@ func (h *hostile) auditLines(t *testing.T, match func(map[string]any) bool) []ma
 				t.Fatalf("audit line is not strict JSON (%v): %q", err, sc.Text())
 			}
 			lines = append(lines, rec)
-			if match(rec) {
-				found = true
-			}
 		}
-		if found {
+		if until(lines) {
 			return lines
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no matching audit line within 30s; the file holds %d lines:\n%s", len(lines), data)
+			t.Fatalf("the audit log did not show what was awaited within 30s; it holds %d lines:\n%s", len(lines), data)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -196,5 +192,63 @@ func TestHostileBodiesCannotSkipRateLimits(t *testing.T) {
 				t.Fatalf("honest call past the burst: %d %s", r.status, r.body)
 			}
 		})
+	}
+}
+
+// One unauthenticated request carrying a batch of 250,000 messages is
+// refused whole, as one audit record; a flood of refusals after it does not
+// crowd out the denied call that follows.
+func TestRefusalFloodKeepsDeniedRecords(t *testing.T) {
+	h := startHostile(t, fmt.Sprintf(`
+http: {max_body: 16MiB}
+auth:
+  api_keys:
+    - {name: viewer, sha256: %s, roles: [viewer]}
+roles:
+  viewer: {allow: ["time_*"]}
+`, digest(viewerKey)))
+	batch := []byte("[" + strings.Repeat(`{"jsonrpc":"2.0","method":"ping"},`, 250000))
+	batch[len(batch)-1] = ']'
+	r := h.send(t, http.MethodPost, "", batch)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"code":-32600`) || !strings.Contains(r.body, "batch") {
+		t.Fatalf("a batch: %d %s; want 400 with a JSON-RPC error naming batches", r.status, r.body)
+	}
+	const flood = 300
+	for i := range flood {
+		if r := h.send(t, http.MethodPost, "", callBody(i, "")); r.status != http.StatusUnauthorized {
+			t.Fatalf("no token: %d %s", r.status, r.body)
+		}
+	}
+	auth := []string{"Authorization", "Bearer " + viewerKey}
+	session := h.session(t, auth...)
+	denied := []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo_echo","arguments":{"text":"x"}}}`)
+	if r := h.send(t, http.MethodPost, session, denied, auth...); strings.Contains(r.body, `"result"`) {
+		t.Fatalf("a call the role does not allow ran: %s", r.body)
+	}
+	// Refusals are written once a second: wait until the flood is all
+	// counted, then look at what the file holds.
+	var counts map[string]float64
+	var kinds map[string]int
+	h.auditLines(t, func(lines []map[string]any) bool {
+		counts, kinds = map[string]float64{}, map[string]int{}
+		for _, rec := range lines {
+			outcome, _ := rec["outcome"].(string)
+			if outcome == "denied" && (rec["tool"] != "echo_echo" || rec["principal"] != "key:viewer") {
+				continue
+			}
+			n, ok := rec["count"].(float64)
+			if !ok {
+				n = 1
+			}
+			counts[outcome] += n
+			kinds[outcome]++
+		}
+		return counts["denied"] == 1 && counts["unauthenticated"] >= flood && counts["invalid_request"] >= 1
+	})
+	if counts["invalid_request"] != 1 {
+		t.Errorf("the batch is %v audit records, want 1", counts["invalid_request"])
+	}
+	if counts["unauthenticated"] != flood || kinds["unauthenticated"] > flood/10 {
+		t.Errorf("%d refusals are %d lines counting %v; want a few lines counting %d", flood, kinds["unauthenticated"], counts["unauthenticated"], flood)
 	}
 }
