@@ -252,3 +252,110 @@ roles:
 		t.Errorf("%d refusals are %d lines counting %v; want a few lines counting %d", flood, kinds["unauthenticated"], counts["unauthenticated"], flood)
 	}
 }
+
+// capsConfig serves two API-key principals, ops and viewer, under caps of
+// the test's choosing.
+func capsConfig(http string) string {
+	return fmt.Sprintf(`
+http: %s
+auth:
+  api_keys:
+    - {name: ops, sha256: %s, roles: [ops]}
+    - {name: viewer, sha256: %s, roles: [ops]}
+roles:
+  ops: {allow: ["*"]}
+`, http, digest(opsKey), digest(viewerKey))
+}
+
+// openStream starts a session's GET event stream and returns its status,
+// leaving the stream open until the test ends when it was admitted.
+func (h *hostile) openStream(t *testing.T, session, key string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.srv.url, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", session)
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp.StatusCode, "", resp.Header
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// Event streams held open cannot lock other clients out: past a
+// principal's share a new stream gets 429, past the total 503, each naming
+// the key, and requests still have connections to use.
+func TestHeldStreamsCannotLockOthersOut(t *testing.T) {
+	h := startHostile(t, capsConfig("{max_connections: 8, max_streams: 3, max_streams_per_principal: 2}"))
+	ops := []string{"Authorization", "Bearer " + opsKey}
+	viewer := []string{"Authorization", "Bearer " + viewerKey}
+	for i := range 2 {
+		if code, body, _ := h.openStream(t, h.session(t, ops...), opsKey); code != http.StatusOK {
+			t.Fatalf("ops stream %d: %d %s", i+1, code, body)
+		}
+	}
+	code, body, hdr := h.openStream(t, h.session(t, ops...), opsKey)
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "http.max_streams_per_principal") {
+		t.Fatalf("ops's third stream: %d (Retry-After %q) %s; want 429 naming http.max_streams_per_principal", code, hdr.Get("Retry-After"), body)
+	}
+	if code, body, _ := h.openStream(t, h.session(t, viewer...), viewerKey); code != http.StatusOK {
+		t.Fatalf("viewer's first stream: %d %s", code, body)
+	}
+	code, body, hdr = h.openStream(t, h.session(t, viewer...), viewerKey)
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, "http.max_streams") {
+		t.Fatalf("a stream past the total: %d (Retry-After %q) %s; want 503 naming http.max_streams", code, hdr.Get("Retry-After"), body)
+	}
+	// Three streams hold three of eight connections: calls still get through.
+	for i := range 3 {
+		session := h.session(t, viewer...)
+		if r := h.send(t, http.MethodPost, session, callBody(i+1, ""), viewer...); !r.ran() {
+			t.Fatalf("a call with the streams held: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// Sessions are capped per principal and in total, counted in metrics, and
+// a session ended by DELETE gives its place back.
+func TestSessionsAreCapped(t *testing.T) {
+	h := startHostile(t, capsConfig("{max_sessions: 4, max_sessions_per_principal: 3}"))
+	ops := []string{"Authorization", "Bearer " + opsKey}
+	viewer := []string{"Authorization", "Bearer " + viewerKey}
+	var opsSessions []string
+	for range 3 {
+		opsSessions = append(opsSessions, h.session(t, ops...))
+	}
+	r := h.send(t, http.MethodPost, "", []byte(initBody), ops...)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "http.max_sessions_per_principal") || !strings.Contains(r.body, `"jsonrpc"`) {
+		t.Fatalf("ops's fourth session: %d (Retry-After %q) %s; want 429 naming http.max_sessions_per_principal", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	h.session(t, viewer...)
+	r = h.send(t, http.MethodPost, "", []byte(initBody), viewer...)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "http.max_sessions") {
+		t.Fatalf("a session past the total: %d (Retry-After %q) %s; want 503 naming http.max_sessions", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	admin := adminURL(t, h.srv.log)
+	if _, metrics := get(t, admin+"/metrics"); metricValue(t, metrics, `moat_http_open{kind="sessions"}`) != 4 {
+		t.Fatalf("moat_http_open{kind=\"sessions\"} is not 4:\n%s", metrics)
+	}
+	if r := h.send(t, http.MethodDelete, opsSessions[0], nil, ops...); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := h.send(t, http.MethodPost, "", []byte(initBody), ops...)
+		if r.status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a DELETE, a new session is still refused: %d %s", r.status, r.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -27,6 +27,7 @@ type Metrics struct {
 	AuthFailures     *prometheus.CounterVec // reason
 	PluginsLoaded    prometheus.Gauge
 	AuditDropped     prometheus.CounterFunc
+	Open             *prometheus.GaugeVec // kind: sessions, streams
 }
 
 // PoolStats is one plugin's pool as the instance and memory gauges show it.
@@ -65,11 +66,13 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_auth_failures_total",
 		Help: "Requests refused by authentication, by reason."}, []string{"reason"})
 	m.PluginsLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_plugins_loaded", Help: "Plugins loaded and serving."})
+	m.Open = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_http_open",
+		Help: "What HTTP clients hold open now: sessions (2025-11-25) and event streams."}, []string{"kind"})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_build_info",
 		Help: "Always 1; the labels say which moat this is."}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(m.Requests, m.RequestDuration, m.ToolCalls, m.ToolCallDuration, m.PluginFaults, m.BreakerState,
-		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, buildInfo,
+		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, m.Open, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if audit != nil {
 		m.AuditDropped = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "moat_audit_dropped_total",
@@ -177,6 +180,15 @@ func (m *Metrics) InflightAdd(delta float64) {
 		return
 	}
 	m.Inflight.Add(delta)
+}
+
+// OpenAdd moves the gauge of what clients hold open, kind sessions or
+// streams.
+func (m *Metrics) OpenAdd(kind string, delta float64) {
+	if m == nil {
+		return
+	}
+	m.Open.WithLabelValues(kind).Add(delta)
 }
 
 // Forget drops the series of an unloaded plugin that would otherwise keep

@@ -57,14 +57,18 @@ type Server struct {
 	calls    calls        // tool calls in flight, for the drain
 	inflight atomic.Int64 // the same, for max_inflight
 	posts    calls        // HTTP POST requests in flight, which carry the calls' answers
+
+	sessions *tally // 2025-11-25 sessions open, for http.max_sessions
+	streams  *tally // event streams held open, for http.max_streams
 }
 
 // New registers every tool of reg with a new MCP server.
 func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
-	if opts.HTTP.MaxBody == 0 {
-		opts.HTTP.MaxBody = config.DefaultMaxBody
+	opts.HTTP = opts.HTTP.WithDefaults()
+	s := &Server{log: log, opts: opts,
+		sessions: newTally("sessions", "http.max_sessions", opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerPrincipal),
+		streams:  newTally("event streams", "http.max_streams", opts.HTTP.MaxStreams, opts.HTTP.MaxStreamsPerPrincipal),
 	}
-	s := &Server{log: log, opts: opts}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: "Tools served by moat from sandboxed WebAssembly plugins.",
 	})

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/moat-mcp/moat/host/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// Admission: what a client may hold open. A session (2025-11-25) holds a
+// goroutine and memory until it ends or idles past http.session_timeout;
+// an event stream (a session's GET, a subscriptions/listen POST) holds a
+// connection until the client lets go, which no read or idle timeout
+// forces. Both are capped per principal and in total, so that one client
+// cannot hold what every other needs.
+
+// tally counts what is held open, per principal and in total.
+type tally struct {
+	kind        string // sessions or streams, for metrics and messages
+	key, perKey string // the configuration keys of the caps
+	max, perMax int
+	mu          sync.Mutex
+	total       int
+	byPrincipal map[string]int
+}
+
+func newTally(kind, key string, max, perMax int) *tally {
+	return &tally{kind: kind, key: key, perKey: key + "_per_principal", max: max, perMax: perMax, byPrincipal: map[string]int{}}
+}
+
+// acquire takes one for principal id; when it may not, it says which cap
+// refused it.
+func (t *tally) acquire(id string) (refusedBy string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byPrincipal[id] >= t.perMax {
+		return t.perKey
+	}
+	if t.total >= t.max {
+		return t.key
+	}
+	t.total++
+	t.byPrincipal[id]++
+	return ""
+}
+
+func (t *tally) release(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.total--
+	if t.byPrincipal[id]--; t.byPrincipal[id] <= 0 {
+		delete(t.byPrincipal, id)
+	}
+}
+
+// refuse answers a request over a cap: 429 when the principal holds its
+// share, 503 when the server holds its total, each with Retry-After and a
+// message naming the key.
+func (t *tally) refuse(w http.ResponseWriter, r *http.Request, by string) {
+	status, msg := http.StatusServiceUnavailable,
+		fmt.Sprintf("moat holds its limit of %d open %s (%s); retry later, or an operator can raise %s", t.max, t.kind, t.key, t.key)
+	if by == t.perKey {
+		status, msg = http.StatusTooManyRequests,
+			fmt.Sprintf("you hold the most open %s one principal may (%d, %s); end one (DELETE the session, close the stream) or an operator can raise %s", t.kind, t.perMax, t.perKey, t.perKey)
+	}
+	w.Header().Set("Retry-After", "5")
+	if v := viewFrom(r.Context()); v != nil {
+		writeRPCError(w, status, v.ID, &jsonrpc.Error{Code: codeRateLimited, Message: msg})
+		return
+	}
+	http.Error(w, msg, status)
+}
+
+// admit caps the sessions and streams each principal holds open.
+func (s *Server) admit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if statelessVersion(r.Header.Get("Mcp-Protocol-Version")) && r.Method != http.MethodPost {
+			next.ServeHTTP(w, r) // the sessionless handler holds nothing open outside a POST
+			return
+		}
+		p := auth.PrincipalFrom(r.Context())
+		if p == nil {
+			p = s.opts.Fallback
+		}
+		id := "anonymous"
+		if p != nil {
+			id = p.ID
+		}
+		v := viewFrom(r.Context())
+		switch {
+		case r.Method == http.MethodGet, v != nil && v.Method == "subscriptions/listen":
+			if by := s.streams.acquire(id); by != "" {
+				s.opts.Metrics.Reject("max_streams")
+				s.streams.refuse(w, r, by)
+				return
+			}
+			s.opts.Metrics.OpenAdd("streams", 1)
+			defer func() {
+				s.streams.release(id)
+				s.opts.Metrics.OpenAdd("streams", -1)
+			}()
+			next.ServeHTTP(w, r)
+		case r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" && !statelessVersion(r.Header.Get("Mcp-Protocol-Version")):
+			// Without a session id the go-sdk opens a session; it stays
+			// open only after an initialize succeeds.
+			if by := s.sessions.acquire(id); by != "" {
+				s.opts.Metrics.Reject("max_sessions")
+				s.sessions.refuse(w, r, by)
+				return
+			}
+			next.ServeHTTP(w, r)
+			s.heldSession(w.Header().Get("Mcp-Session-Id"), id)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// heldSession keeps the session slot principal id took while the session
+// the go-sdk opened (sid, if any) lives, and gives it back when it ends: by
+// DELETE, by http.session_timeout, or at shutdown.
+func (s *Server) heldSession(sid, id string) {
+	if sid != "" {
+		for ss := range s.mcp.Sessions() {
+			if ss.ID() != sid {
+				continue
+			}
+			s.opts.Metrics.OpenAdd("sessions", 1)
+			go func() {
+				_ = ss.Wait()
+				s.sessions.release(id)
+				s.opts.Metrics.OpenAdd("sessions", -1)
+			}()
+			return
+		}
+	}
+	s.sessions.release(id)
+}
