@@ -91,7 +91,7 @@ func TestAuditArgumentsWithInvalidUTF8StayValidJSON(t *testing.T) {
 	for _, args := range []string{
 		"{\"text\":\"a\xffb\xc3\"}",
 		"{\"k\xfe\":[\"\xed\xa0\x80\"]}", // an encoded surrogate, invalid in UTF-8
-		"{\"text\":\"\xff", // not JSON at all
+		"{\"text\":\"\xff",               // not JSON at all
 	} {
 		var buf bytes.Buffer
 		a := observe.NewAudit(&buf, observe.AuditOptions{IncludeArguments: true})
