@@ -65,7 +65,7 @@ func readView(body []byte) (*view, *viewError) {
 		return nil, &viewError{code: jsonrpc.CodeParseError, label: "not_utf8",
 			msg: "parse error: the body is not valid UTF-8; " + fixHint}
 	}
-	p := &viewParser{data: body}
+	p := &viewParser{data: body, keys: make([][]byte, 0, 16)}
 	p.ws()
 	switch {
 	case p.pos >= len(body):
@@ -104,9 +104,9 @@ var paramsKeys = []string{"name", "arguments", "_meta", "uri", "cursor", "ref", 
 var metaKeys = []string{"progressToken"}
 var refKeys = []string{"type", "name", "uri", "value"}
 
-func caseVariant(key string, keys []string) *viewError {
+func caseVariant(key []byte, keys []string) *viewError {
 	for _, k := range keys {
-		if key != k && strings.EqualFold(key, k) {
+		if string(key) != k && strings.EqualFold(string(key), k) {
 			return &viewError{code: jsonrpc.CodeInvalidRequest, label: "case_variant",
 				msg: fmt.Sprintf("invalid request: key %q differs only in case from the protocol key %q; spell it %q or drop it", key, k, k)}
 		}
@@ -120,11 +120,11 @@ func wrongType(where, want string) *viewError {
 }
 
 // message reads one member of the message object.
-func (v *view) message(p *viewParser, key string, depth int) *viewError {
+func (v *view) message(p *viewParser, key []byte, depth int) *viewError {
 	if err := caseVariant(key, messageKeys); err != nil {
 		return err
 	}
-	switch key {
+	switch string(key) {
 	case "jsonrpc":
 		s, ok, err := p.stringValue(depth)
 		if err != nil {
@@ -187,20 +187,20 @@ func (v *view) id(p *viewParser, depth int) *viewError {
 }
 
 // params reads one member of params.
-func (v *view) params(p *viewParser, key string, depth int) *viewError {
+func (v *view) params(p *viewParser, key []byte, depth int) *viewError {
 	if err := caseVariant(key, paramsKeys); err != nil {
 		return err
 	}
-	switch key {
+	switch string(key) {
 	case "name", "uri", "cursor":
 		s, ok, err := p.stringValue(depth)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return wrongType(`params "`+key+`"`, "a string")
+			return wrongType(`params "`+string(key)+`"`, "a string")
 		}
-		if key == "name" {
+		if string(key) == "name" {
 			v.Name = s
 		}
 		return nil
@@ -221,14 +221,18 @@ func (v *view) params(p *viewParser, key string, depth int) *viewError {
 		return p.object(depth+1, meta)
 	case "ref", "argument":
 		if p.peek() != '{' {
-			return wrongType(`params "`+key+`"`, "an object")
+			return wrongType(`params "`+string(key)+`"`, "an object")
 		}
-		return p.object(depth+1, func(p *viewParser, k string, depth int) *viewError {
+		outer := string(key)
+		return p.object(depth+1, func(p *viewParser, k []byte, depth int) *viewError {
 			if err := caseVariant(k, refKeys); err != nil {
 				return err
 			}
-			if c := p.peek(); c != '"' && (k == "type" || k == "name" || k == "uri" || k == "value") {
-				return wrongType(`params "`+key+`" "`+k+`"`, "a string")
+			switch string(k) {
+			case "type", "name", "uri", "value":
+				if p.peek() != '"' {
+					return wrongType(`params "`+outer+`" "`+string(k)+`"`, "a string")
+				}
 			}
 			return p.value(depth + 1)
 		})
@@ -236,11 +240,11 @@ func (v *view) params(p *viewParser, key string, depth int) *viewError {
 	return p.value(depth + 1)
 }
 
-func meta(p *viewParser, key string, depth int) *viewError {
+func meta(p *viewParser, key []byte, depth int) *viewError {
 	if err := caseVariant(key, metaKeys); err != nil {
 		return err
 	}
-	if key == "progressToken" {
+	if string(key) == "progressToken" {
 		if c := p.peek(); c != '"' && c != '-' && (c < '0' || c > '9') {
 			return wrongType(`params "_meta" "progressToken"`, "a string or a number")
 		}
@@ -253,7 +257,7 @@ func meta(p *viewParser, key string, depth int) *viewError {
 type viewParser struct {
 	data []byte
 	pos  int
-	keys []string // the keys of the objects being read, innermost last
+	keys [][]byte // the keys of the objects being read, innermost last
 }
 
 func (p *viewParser) ws() {
@@ -281,7 +285,7 @@ func (p *viewParser) syntax(what string) *viewError {
 
 // member handles one key of an object; the value starts at p.pos and the
 // handler must consume it.
-type member func(p *viewParser, key string, depth int) *viewError
+type member func(p *viewParser, key []byte, depth int) *viewError
 
 // object reads an object at p.pos, refusing a key seen twice in it.
 func (p *viewParser) object(depth int, each member) *viewError {
@@ -303,17 +307,17 @@ func (p *viewParser) object(depth int, each member) *viewError {
 		if p.peek() != '"' {
 			return p.syntax("expected a key")
 		}
-		key, err := p.str()
+		key, err := p.strBytes()
 		if err != nil {
 			return err
 		}
 		dup := false
 		if seen != nil {
-			_, dup = seen[key]
-			seen[key] = struct{}{}
+			_, dup = seen[string(key)]
+			seen[string(key)] = struct{}{}
 		} else {
 			for _, k := range p.keys[mark:] {
-				if k == key {
+				if bytes.Equal(k, key) {
 					dup = true
 					break
 				}
@@ -322,7 +326,7 @@ func (p *viewParser) object(depth int, each member) *viewError {
 			if len(p.keys)-mark > 16 {
 				seen = make(map[string]struct{}, 32)
 				for _, k := range p.keys[mark:] {
-					seen[k] = struct{}{}
+					seen[string(k)] = struct{}{}
 				}
 			}
 		}
@@ -498,17 +502,24 @@ func (p *viewParser) skipString() (escaped bool, err *viewError) {
 	return escaped, p.syntax("unterminated string")
 }
 
-// str reads the string at p.pos and returns it decoded, as encoding/json
-// and the go-sdk decode it (an unpaired surrogate becomes U+FFFD).
+// str reads the string at p.pos and returns it decoded.
 func (p *viewParser) str() (string, *viewError) {
+	b, err := p.strBytes()
+	return string(b), err
+}
+
+// strBytes reads the string at p.pos and returns it decoded, as
+// encoding/json and the go-sdk decode it (an unpaired surrogate becomes
+// U+FFFD): the body's own bytes when it holds no escape.
+func (p *viewParser) strBytes() ([]byte, *viewError) {
 	start := p.pos
 	escaped, err := p.skipString()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	raw := p.data[start+1 : p.pos-1]
 	if !escaped {
-		return string(raw), nil
+		return raw, nil
 	}
 	out := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); {
@@ -551,7 +562,7 @@ func (p *viewParser) str() (string, *viewError) {
 		}
 		i += 2
 	}
-	return string(out), nil
+	return out, nil
 }
 
 func isHex4(b []byte) bool {
