@@ -31,11 +31,12 @@ func newTally(kind, key string, max, perMax int) *tally {
 }
 
 // acquire takes one for principal id; when it may not, it says which cap
-// refused it.
-func (t *tally) acquire(id string) (refusedBy string) {
+// refused it. Without a share of its own (the anonymous principal, who is
+// every client when there is no authentication) only the total applies.
+func (t *tally) acquire(id string, share bool) (refusedBy string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.byPrincipal[id] >= t.perMax {
+	if share && t.byPrincipal[id] >= t.perMax {
 		return t.perKey
 	}
 	if t.total >= t.max {
@@ -84,14 +85,14 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		if p == nil {
 			p = s.opts.Fallback
 		}
-		id := "anonymous"
+		id, share := "anonymous", false
 		if p != nil {
-			id = p.ID
+			id, share = p.ID, p.Method != auth.MethodAnonymous
 		}
 		v := viewFrom(r.Context())
 		switch {
 		case r.Method == http.MethodGet, v != nil && v.Method == "subscriptions/listen":
-			if by := s.streams.acquire(id); by != "" {
+			if by := s.streams.acquire(id, share); by != "" {
 				s.opts.Metrics.Reject("max_streams")
 				s.streams.refuse(w, r, by)
 				return
@@ -105,7 +106,7 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		case r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" && !statelessVersion(r.Header.Get("Mcp-Protocol-Version")):
 			// Without a session id the go-sdk opens a session; it stays
 			// open only after an initialize succeeds.
-			if by := s.sessions.acquire(id); by != "" {
+			if by := s.sessions.acquire(id, share); by != "" {
 				s.opts.Metrics.Reject("max_sessions")
 				s.sessions.refuse(w, r, by)
 				return
