@@ -60,7 +60,7 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 		Help: "Time a call waited for a free instance.", Buckets: []float64{0, .0001, .001, .01, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"plugin"})
 	m.Inflight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_inflight_calls", Help: "Tool calls running now."})
 	m.Rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_rejected_calls_total",
-		Help: "Tool calls refused at once: max_inflight reached, or the host draining."}, []string{"reason"})
+		Help: "Requests refused at once: a call past max_inflight or during a drain, a body the edge refused (invalid_request), a session or stream past its cap (max_sessions, max_streams)."}, []string{"reason"})
 	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_rate_limited_total",
 		Help: "Requests refused by a rate limit, by bucket scope."}, []string{"scope"})
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_auth_failures_total",

@@ -87,7 +87,7 @@ func readView(body []byte) (*view, *viewError) {
 		return nil, p.syntax("data after the message")
 	}
 	if !v.version {
-		return nil, wrongType(`"jsonrpc"`, `the string "2.0"`)
+		return nil, errVersion
 	}
 	if !v.Request && v.ID == nil {
 		return nil, &viewError{code: jsonrpc.CodeInvalidRequest, label: "wrong_type",
@@ -96,8 +96,8 @@ func readView(body []byte) (*view, *viewError) {
 	return v, nil
 }
 
-// protocol keys are the names of MCP's envelope: a key that differs from
-// one only in case is refused, since a case-insensitive reader would take
+// The protocol keys are the names of MCP's envelope: a key that differs
+// from one only in case is refused, since a case-insensitive reader would take
 // it for the protocol key and a case-sensitive one would not.
 var messageKeys = []string{"jsonrpc", "id", "method", "params", "result", "error"}
 var paramsKeys = []string{"name", "arguments", "_meta", "uri", "cursor", "ref", "argument", "protocolVersion", "capabilities", "clientInfo", "level", "progressToken"}
@@ -113,6 +113,9 @@ func caseVariant(key []byte, keys []string) *viewError {
 	}
 	return nil
 }
+
+var errVersion = &viewError{code: jsonrpc.CodeInvalidRequest, label: "wrong_type",
+	msg: `invalid request: a JSON-RPC message carries "jsonrpc":"2.0"; add it`}
 
 func wrongType(where, want string) *viewError {
 	return &viewError{code: jsonrpc.CodeInvalidRequest, label: "wrong_type",
@@ -131,7 +134,7 @@ func (v *view) message(p *viewParser, key []byte, depth int) *viewError {
 			return err
 		}
 		if !ok || s != "2.0" {
-			return wrongType(`"jsonrpc"`, `the string "2.0"`)
+			return errVersion
 		}
 		v.version = true
 		return nil
