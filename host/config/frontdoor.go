@@ -111,8 +111,8 @@ type HTTP struct {
 	// a new one gets 429. Default MaxStreams/8, at least 1.
 	MaxStreamsPerPrincipal int `yaml:"max_streams_per_principal"`
 	// MaxSessions caps the 2025-11-25 sessions open at once; past it an
-	// initialize gets 503. Default 4096 (an idle session holds about 11KiB
-	// of heap and stacks, so 4096 hold about 45MiB; see
+	// initialize gets 503. Default 4096 (an idle session holds about 8KiB
+	// of heap and stack, so 4096 hold about 32MiB; see
 	// docs/RELIABILITY.md).
 	MaxSessions int `yaml:"max_sessions"`
 	// MaxSessionsPerPrincipal caps the sessions one principal holds; past

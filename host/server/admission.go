@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -106,36 +107,104 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		case r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" && !statelessVersion(r.Header.Get("Mcp-Protocol-Version")):
 			// Without a session id the go-sdk opens a session; it stays
 			// open only after an initialize succeeds.
-			if by := s.sessions.acquire(id, share); by != "" {
+			by := s.sessions.acquire(id, share)
+			if by != "" && s.book.prune(s, pruneRefusing) {
+				by = s.sessions.acquire(id, share)
+			}
+			if by != "" {
 				s.opts.Metrics.Reject("max_sessions")
 				s.sessions.refuse(w, r, by)
 				return
 			}
 			next.ServeHTTP(w, r)
-			s.heldSession(w.Header().Get("Mcp-Session-Id"), id)
+			s.book.opened(s, w.Header().Get("Mcp-Session-Id"), id)
+			s.book.prune(s, pruneEvery)
+		case r.Method == http.MethodDelete:
+			next.ServeHTTP(w, r)
+			s.book.deleted(s, r.Header.Get("Mcp-Session-Id"))
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
 }
 
-// heldSession keeps the session slot principal id took while the session
-// the go-sdk opened (sid, if any) lives, and gives it back when it ends: by
-// DELETE, by http.session_timeout, or at shutdown.
-func (s *Server) heldSession(sid, id string) {
-	if sid != "" {
-		for ss := range s.mcp.Sessions() {
-			if ss.ID() != sid {
-				continue
-			}
-			s.opts.Metrics.OpenAdd("sessions", 1)
-			go func() {
-				_ = ss.Wait()
-				s.sessions.release(id)
-				s.opts.Metrics.OpenAdd("sessions", -1)
-			}()
-			return
+// sessionBook remembers who opened each session, so that its place goes
+// back to its principal when it ends. The go-sdk says nothing when a
+// session ends (by DELETE, by http.session_timeout, at shutdown), so the
+// book asks it: at once after a DELETE, and otherwise at most once every
+// pruneEvery while sessions are opened, and every pruneRefusing before a
+// session is refused. It holds no goroutine per session.
+type sessionBook struct {
+	mu        sync.Mutex
+	owners    map[string]string // session id → principal id
+	lastPrune time.Time
+}
+
+const (
+	pruneEvery    = time.Second
+	pruneRefusing = 100 * time.Millisecond
+)
+
+// live reports whether the go-sdk holds session sid.
+func live(s *Server, sid string) bool {
+	for ss := range s.mcp.Sessions() {
+		if ss.ID() == sid {
+			return true
 		}
 	}
+	return false
+}
+
+// opened keeps the place principal id took for the request that may have
+// opened session sid, or gives it back when no session stayed open.
+func (b *sessionBook) opened(s *Server, sid, id string) {
+	if sid == "" || !live(s, sid) {
+		s.sessions.release(id)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.owners == nil {
+		b.owners = map[string]string{}
+	}
+	b.owners[sid] = id
+	s.opts.Metrics.OpenAdd("sessions", 1)
+}
+
+// deleted gives back the place of a session a DELETE ended.
+func (b *sessionBook) deleted(s *Server, sid string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if id, ok := b.owners[sid]; ok && !live(s, sid) {
+		b.forget(s, sid, id)
+	}
+}
+
+func (b *sessionBook) forget(s *Server, sid, id string) {
+	delete(b.owners, sid)
 	s.sessions.release(id)
+	s.opts.Metrics.OpenAdd("sessions", -1)
+}
+
+// prune gives back the places of sessions that ended, if it has not done
+// so within every; it reports whether it gave any back.
+func (b *sessionBook) prune(s *Server, every time.Duration) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.owners) == 0 || time.Since(b.lastPrune) < every {
+		return false
+	}
+	b.lastPrune = time.Now()
+	alive := make(map[string]bool, len(b.owners))
+	for ss := range s.mcp.Sessions() {
+		alive[ss.ID()] = true
+	}
+	freed := false
+	for sid, id := range b.owners {
+		if !alive[sid] {
+			b.forget(s, sid, id)
+			freed = true
+		}
+	}
+	return freed
 }

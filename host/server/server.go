@@ -59,6 +59,7 @@ type Server struct {
 	posts    calls        // HTTP POST requests in flight, which carry the calls' answers
 
 	sessions *tally // 2025-11-25 sessions open, for http.max_sessions
+	book     sessionBook
 	streams  *tally // event streams held open, for http.max_streams
 }
 
