@@ -99,3 +99,63 @@ func echoRegistry(t testing.TB) *plugin.Registry {
 	t.Cleanup(func() { reg.Close(context.Background()) })
 	return reg
 }
+
+// A session closed by http.session_timeout gives its place back: the next
+// initialize is admitted, not refused for a session that no longer is.
+func TestTimedOutSessionGivesItsPlaceBack(t *testing.T) {
+	srv := server.New(echoRegistry(t), hclog.NewNullLogger(), server.Options{
+		HTTP:     config.HTTP{MaxSessions: 1, SessionTimeout: config.Duration(200 * time.Millisecond)},
+		Fallback: auth.Anonymous(nil),
+	})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	post := func(session, body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	const init = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+	first := post("", init)
+	session := first.Header.Get("Mcp-Session-Id")
+	if first.StatusCode != http.StatusOK || session == "" {
+		t.Fatalf("initialize: %d", first.StatusCode)
+	}
+	if resp := post("", init); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a second session past http.max_sessions: 1: %d", resp.StatusCode)
+	}
+	// Wait for the go-sdk to close it, without a request that would keep
+	// it alive.
+	deadline := time.Now().Add(30 * time.Second)
+	for open := true; open; {
+		open = false
+		for ss := range srv.MCP().Sessions() {
+			open = open || ss.ID() == session
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not time out within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		resp := post("", init)
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after the session timed out, initialize answers %d", resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
