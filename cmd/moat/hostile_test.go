@@ -359,3 +359,30 @@ func TestSessionsAreCapped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Arguments that are not UTF-8 reach the audit log, with
+// include_arguments, as a line every strict JSON parser reads.
+func TestAuditLinesStayValidJSON(t *testing.T) {
+	h := startHostile(t, "")
+	session := h.session(t)
+	body := []byte("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"echo_echo\",\"arguments\":{\"text\":\"caf\xe9 \xff\xfe end\"}}}")
+	if r := h.send(t, http.MethodPost, session, body); r.status != http.StatusOK {
+		t.Fatalf("a call with arguments that are not UTF-8: %d %s", r.status, r.body)
+	}
+	// auditLines checks each line with a strict parser as it reads it.
+	lines := h.auditLines(t, func(lines []map[string]any) bool {
+		for _, rec := range lines {
+			if rec["tool"] == "echo_echo" && rec["arguments"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+	for _, rec := range lines {
+		if rec["tool"] == "echo_echo" {
+			if text, _ := rec["arguments"].(map[string]any)["text"].(string); !strings.HasSuffix(text, " end") || !strings.Contains(text, "\uFFFD") {
+				t.Fatalf("arguments written as %v", rec["arguments"])
+			}
+		}
+	}
+}

@@ -49,7 +49,7 @@ const maxViewDepth = 128
 // gets, and a short label for the audit log and metrics.
 type viewError struct {
 	code  int64
-	label string // parse_error, not_utf8, batch, not_object, duplicate_key, case_variant, wrong_type, too_deep
+	label string // parse_error, batch, not_object, duplicate_key, case_variant, wrong_type, too_deep
 	msg   string
 }
 
@@ -61,11 +61,7 @@ const fixHint = "send one JSON-RPC message per request, as UTF-8 JSON, each key 
 
 // readView reads body as one JSON-RPC message, or says why it will not.
 func readView(body []byte) (*view, *viewError) {
-	if !utf8.Valid(body) {
-		return nil, &viewError{code: jsonrpc.CodeParseError, label: "not_utf8",
-			msg: "parse error: the body is not valid UTF-8; " + fixHint}
-	}
-	p := &viewParser{data: body, keys: make([][]byte, 0, 16)}
+	p := &viewParser{data: body, keys: make([][]byte, 0, 16), utf8: utf8.Valid(body)}
 	p.ws()
 	switch {
 	case p.pos >= len(body):
@@ -255,12 +251,15 @@ func meta(p *viewParser, key []byte, depth int) *viewError {
 	return p.value(depth + 1)
 }
 
-// viewParser is a strict RFC 8259 reader over a body already checked to
-// be UTF-8. It allocates only for keys and strings that hold escapes.
+// viewParser is a strict RFC 8259 reader. It allocates only for the
+// strings it returns, and for keys that hold escapes or bytes that are not
+// UTF-8. Such bytes are read as encoding/json and the go-sdk read them,
+// each as U+FFFD, so that two keys that differ only there are the same key.
 type viewParser struct {
 	data []byte
 	pos  int
 	keys [][]byte // the keys of the objects being read, innermost last
+	utf8 bool     // the whole body is UTF-8: strings need no repair
 }
 
 func (p *viewParser) ws() {
@@ -521,12 +520,18 @@ func (p *viewParser) strBytes() ([]byte, *viewError) {
 		return nil, err
 	}
 	raw := p.data[start+1 : p.pos-1]
-	if !escaped {
+	if !escaped && (p.utf8 || utf8.Valid(raw)) {
 		return raw, nil
 	}
 	out := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); {
 		c := raw[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(raw[i:])
+			out = utf8.AppendRune(out, r) // U+FFFD for a byte that is not UTF-8
+			i += size
+			continue
+		}
 		if c != '\\' {
 			out = append(out, c)
 			i++

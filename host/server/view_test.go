@@ -114,7 +114,7 @@ func TestReadViewRefusesWhatTwoReadersCouldReadApart(t *testing.T) {
 		{"not an object", `"ping"`, "not_object"},
 		{"empty", ` `, "not_object"},
 		{"trailing data", `{"jsonrpc":"2.0","id":1,"method":"ping"}{}`, "parse_error"},
-		{"not UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"\xff\"}}", "not_utf8"},
+		{"duplicate through bytes that are not UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{\"a\xff\":1,\"a\xfe\":2}}}", "duplicate_key"},
 		{"duplicate method", `{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}`, "duplicate_key"},
 		{"duplicate through an escape", `{"jsonrpc":"2.0","id":1,"method":"ping","m\u0065thod":"tools/call"}`, "duplicate_key"},
 		{"duplicate deep in arguments", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"a":[{"b":1,"b":2}]}}}`, "duplicate_key"},
@@ -171,6 +171,12 @@ func TestReadViewReadsWhatRuns(t *testing.T) {
 	}
 	if v.ID != "x" || v.Method != "tools/call" || !v.Request || v.Name != "echo_é" || string(v.Arguments) != `{"text":"a\"b"}` {
 		t.Fatalf("read %+v (arguments %s)", v, v.Arguments)
+	}
+	// Bytes that are not UTF-8 read as U+FFFD, as the go-sdk reads them;
+	// the arguments are passed on as they came.
+	v, err = readView([]byte("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\xff\",\"arguments\":{\"k\":\"\xfe\"}}}"))
+	if err != nil || v.Name != "t\uFFFD" || string(v.Arguments) != "{\"k\":\"\xfe\"}" {
+		t.Fatalf("read %+v, %v", v, err)
 	}
 	v, err = readView([]byte(`{"jsonrpc":"2.0","id":12,"result":{"action":"accept"}}`))
 	if err != nil || v.Request || v.ID != int64(12) {
