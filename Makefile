@@ -103,7 +103,8 @@ chaos:
 ## as the regression test it is. fuzz-short runs each for 10s, as CI does.
 FUZZTIME     ?= 2m
 FUZZ_TARGETS := FuzzDescription:./host/plugin FuzzCallResult:./host/plugin \
-	FuzzParse:./host/config FuzzHTTP:./host/server
+	FuzzParse:./host/config FuzzHTTP:./host/server \
+	FuzzFrontDoorView:./host/server
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \

@@ -102,6 +102,85 @@ type HTTP struct {
 	// AllowedOrigins are the browser origins (scheme://host[:port]) that
 	// may call; a request with another Origin gets 403.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxStreams caps the event streams held open at once: a session's GET
+	// stream and a subscriptions/listen POST, which no timeout closes.
+	// Past it a new one gets 503. It must stay below MaxConnections, so
+	// that streams never hold every connection. Default MaxConnections/2.
+	MaxStreams int `yaml:"max_streams"`
+	// MaxStreamsPerPrincipal caps the streams one principal holds; past it
+	// a new one gets 429. Default MaxStreams/8, at least 1.
+	MaxStreamsPerPrincipal int `yaml:"max_streams_per_principal"`
+	// MaxSessions caps the 2025-11-25 sessions open at once; past it an
+	// initialize gets 503. Default 4096 (an idle session holds about 8KiB
+	// of heap and stack, so 4096 hold about 32MiB; see
+	// docs/RELIABILITY.md).
+	MaxSessions int `yaml:"max_sessions"`
+	// MaxSessionsPerPrincipal caps the sessions one principal holds; past
+	// it an initialize gets 429. Default MaxSessions/8, at least 1.
+	MaxSessionsPerPrincipal int `yaml:"max_sessions_per_principal"`
+}
+
+// WithDefaults returns h with every unset (zero) key at its default. It is
+// the one place the defaults of the http section are decided, those
+// derived from other keys included.
+func (h HTTP) WithDefaults() HTTP {
+	if h.MaxBody == 0 {
+		h.MaxBody = DefaultMaxBody
+	}
+	if h.ReadHeaderTimeout == 0 {
+		h.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if h.ReadTimeout == 0 {
+		h.ReadTimeout = DefaultReadTimeout
+	}
+	if h.IdleTimeout == 0 {
+		h.IdleTimeout = DefaultIdleTimeout
+	}
+	if h.SessionTimeout == 0 {
+		h.SessionTimeout = DefaultSessionTimeout
+	}
+	if h.MaxConnections == 0 {
+		h.MaxConnections = DefaultMaxConnections
+	}
+	if h.MaxStreams == 0 {
+		h.MaxStreams = max(1, h.MaxConnections/2)
+	}
+	if h.MaxStreamsPerPrincipal == 0 {
+		h.MaxStreamsPerPrincipal = max(1, h.MaxStreams/8)
+	}
+	if h.MaxSessions == 0 {
+		h.MaxSessions = DefaultMaxSessions
+	}
+	if h.MaxSessionsPerPrincipal == 0 {
+		h.MaxSessionsPerPrincipal = max(1, h.MaxSessions/8)
+	}
+	return h
+}
+
+// validate checks the http section once its defaults are set.
+func (h HTTP) validate() error {
+	for _, k := range []struct {
+		key string
+		n   int
+	}{
+		{"http.max_connections", h.MaxConnections}, {"http.max_streams", h.MaxStreams},
+		{"http.max_streams_per_principal", h.MaxStreamsPerPrincipal},
+		{"http.max_sessions", h.MaxSessions}, {"http.max_sessions_per_principal", h.MaxSessionsPerPrincipal},
+	} {
+		if k.n < 0 {
+			return fmt.Errorf("%s: %d is negative; set 1 or more, or leave it out for the default", k.key, k.n)
+		}
+	}
+	if h.MaxStreams >= h.MaxConnections {
+		return fmt.Errorf("http.max_streams: %d is not below http.max_connections (%d); each open stream holds a connection, so set it lower (the default is half) to leave connections for requests", h.MaxStreams, h.MaxConnections)
+	}
+	if h.MaxStreamsPerPrincipal > h.MaxStreams {
+		return fmt.Errorf("http.max_streams_per_principal: %d is above http.max_streams (%d); set it at most that", h.MaxStreamsPerPrincipal, h.MaxStreams)
+	}
+	if h.MaxSessionsPerPrincipal > h.MaxSessions {
+		return fmt.Errorf("http.max_sessions_per_principal: %d is above http.max_sessions (%d); set it at most that", h.MaxSessionsPerPrincipal, h.MaxSessions)
+	}
+	return nil
 }
 
 // TLS serves HTTPS (TLS 1.2 or later); ClientCA requires client
@@ -253,4 +332,5 @@ const (
 	DefaultIdleTimeout       = 120e9 // 2m
 	DefaultMaxConnections    = 1024
 	DefaultSessionTimeout    = 60 * 60e9 // 1h
+	DefaultMaxSessions       = 4096
 )

@@ -269,24 +269,7 @@ func (c *Config) applyDefaults() {
 	if c.MaxModuleSize == 0 {
 		c.MaxModuleSize = DefaultMaxModuleSize
 	}
-	if c.HTTP.MaxBody == 0 {
-		c.HTTP.MaxBody = DefaultMaxBody
-	}
-	if c.HTTP.ReadHeaderTimeout == 0 {
-		c.HTTP.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
-	if c.HTTP.ReadTimeout == 0 {
-		c.HTTP.ReadTimeout = DefaultReadTimeout
-	}
-	if c.HTTP.IdleTimeout == 0 {
-		c.HTTP.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.HTTP.SessionTimeout == 0 {
-		c.HTTP.SessionTimeout = DefaultSessionTimeout
-	}
-	if c.HTTP.MaxConnections == 0 {
-		c.HTTP.MaxConnections = DefaultMaxConnections
-	}
+	c.HTTP = c.HTTP.WithDefaults()
 	for _, p := range []*string{&c.TLS.Cert, &c.TLS.Key, &c.TLS.ClientCA} {
 		if *p != "" {
 			*p = c.resolve(*p)
@@ -369,8 +352,8 @@ func (c *Config) validate() error {
 	if c.TLS.ClientCA != "" && !c.TLS.Enabled() {
 		return fmt.Errorf("tls.client_ca: mutual TLS needs tls.cert and tls.key too")
 	}
-	if c.HTTP.MaxConnections < 0 {
-		return fmt.Errorf("http.max_connections: %d is negative; set 1 or more", c.HTTP.MaxConnections)
+	if err := c.HTTP.validate(); err != nil {
+		return err
 	}
 	for i, o := range c.HTTP.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is one line of the audit log: one tools/call, or one call refused
@@ -39,6 +42,22 @@ type Record struct {
 	ArgsSHA256 string          `json:"args_sha256,omitempty"` // hex SHA-256 of the arguments as received
 	Arguments  json.RawMessage `json:"arguments,omitempty"`   // only with AuditOptions.IncludeArguments
 	Remote     string          `json:"remote,omitempty"`      // the client's address, over HTTP
+	// Count is how many refusals of one kind this line stands for, when
+	// more than one arrived within AuditOptions.RefusalWindow. Such a line
+	// keeps the time and arguments of the first; Remote is then the
+	// client's host without its port.
+	Count uint64 `json:"count,omitempty"`
+}
+
+// refusal reports whether an outcome is a request refused before it ran
+// for who sent it or how: these arrive in floods a client controls, and
+// are aggregated apart from the calls and denials.
+func refusal(outcome string) bool {
+	switch outcome {
+	case "unauthenticated", "forbidden", "rate_limited", "invalid_request":
+		return true
+	}
+	return false
 }
 
 // AuditOptions configures an Audit.
@@ -49,9 +68,26 @@ type AuditOptions struct {
 	// IncludeArguments writes each call's arguments in the line, scrubbed.
 	// Off by default: arguments may hold personal data the log must not keep.
 	IncludeArguments bool
+	// RefusalWindow is how long refusals (unauthenticated, forbidden,
+	// rate_limited, invalid_request) of one kind are gathered into one line
+	// with a count. Refusals wait apart from calls, in at most
+	// MaxRefusalKinds kinds per window, so no flood of them can make the
+	// audit drop a call or a denial. 0 or less means 1s.
+	RefusalWindow time.Duration
 }
 
-const defaultAuditBuffer = 4096
+const (
+	defaultAuditBuffer   = 4096
+	defaultRefusalWindow = time.Second
+	// MaxRefusalKinds caps the refusal lines of one window: past it, new
+	// kinds are counted in one line per outcome with principal "*".
+	MaxRefusalKinds = 256
+)
+
+// refusalKey is what makes two refusals the same kind.
+type refusalKey struct {
+	principal, transport, method, tool, outcome, reason, host string
+}
 
 // timeLayout is RFC 3339 with milliseconds, always three digits.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -70,6 +106,9 @@ type Audit struct {
 
 	mu     sync.RWMutex // Record holds it shared while sending; Close alone while closing queue
 	closed bool
+
+	refusalMu sync.Mutex
+	refusals  map[refusalKey]*Record // this window's, written by the writer goroutine
 
 	dropped  atomic.Uint64
 	scrubber atomic.Pointer[Secrets]
@@ -107,13 +146,17 @@ func newAudit(w io.Writer, file *os.File, name string, opts AuditOptions) *Audit
 	if opts.Buffer <= 0 {
 		opts.Buffer = defaultAuditBuffer
 	}
+	if opts.RefusalWindow <= 0 {
+		opts.RefusalWindow = defaultRefusalWindow
+	}
 	a := &Audit{
-		opts:  opts,
-		w:     w,
-		file:  file,
-		name:  name,
-		queue: make(chan *Record, opts.Buffer),
-		done:  make(chan struct{}),
+		opts:     opts,
+		w:        w,
+		file:     file,
+		name:     name,
+		queue:    make(chan *Record, opts.Buffer),
+		done:     make(chan struct{}),
+		refusals: map[refusalKey]*Record{},
 	}
 	go a.run()
 	return a
@@ -134,7 +177,8 @@ func (a *Audit) SetScrubber(s *Secrets) {
 // are none) and r.Arguments to a copy of them with IncludeArguments (nil
 // without). It hashes args on the caller's goroutine and never waits for the
 // writer: when the buffer is full, or after Close, the record is dropped and
-// counted in Dropped.
+// counted in Dropped. Refusals are gathered instead (see
+// AuditOptions.RefusalWindow) and never take a call's place in the buffer.
 func (a *Audit) Record(r Record, args json.RawMessage) {
 	if a == nil {
 		return
@@ -142,6 +186,26 @@ func (a *Audit) Record(r Record, args json.RawMessage) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
+	r.Count = 0
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		a.dropped.Add(1)
+		return
+	}
+	if refusal(r.Outcome) {
+		a.refuse(r, args)
+		return
+	}
+	a.setArgs(&r, args)
+	select {
+	case a.queue <- &r:
+	default:
+		a.dropped.Add(1)
+	}
+}
+
+func (a *Audit) setArgs(r *Record, args json.RawMessage) {
 	r.ArgsSHA256, r.Arguments = "", nil
 	if len(args) > 0 {
 		sum := sha256.Sum256(args)
@@ -150,17 +214,53 @@ func (a *Audit) Record(r Record, args json.RawMessage) {
 			r.Arguments = bytes.Clone(args) // the caller may reuse args once we return
 		}
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if a.closed {
-		a.dropped.Add(1)
+}
+
+// refuse counts a refusal in this window's line of its kind. The first of
+// a kind pays for the record; the rest only for a map lookup.
+func (a *Audit) refuse(r Record, args json.RawMessage) {
+	host := r.Remote
+	if h, _, err := net.SplitHostPort(r.Remote); err == nil {
+		host = h
+	}
+	key := refusalKey{r.Principal, r.Transport, r.Method, r.Tool, r.Outcome, r.Reason, host}
+	a.refusalMu.Lock()
+	defer a.refusalMu.Unlock()
+	if len(a.refusals) >= MaxRefusalKinds {
+		if _, ok := a.refusals[key]; !ok {
+			key = refusalKey{principal: "*", transport: r.Transport, outcome: r.Outcome, reason: "many kinds"}
+			r = Record{Time: r.Time, Principal: "*", Transport: r.Transport, Outcome: r.Outcome, Reason: "many kinds"}
+			args = nil
+		}
+	}
+	if prev, ok := a.refusals[key]; ok {
+		prev.Count++
+		if prev.Count == 2 {
+			prev.Remote = key.host
+		}
 		return
 	}
-	select {
-	case a.queue <- &r:
-	default:
-		a.dropped.Add(1)
+	a.setArgs(&r, args)
+	r.Count = 1
+	a.refusals[key] = &r
+}
+
+// takeRefusals empties this window's refusals, oldest first.
+func (a *Audit) takeRefusals() []*Record {
+	a.refusalMu.Lock()
+	if len(a.refusals) == 0 {
+		a.refusalMu.Unlock()
+		return nil
 	}
+	taken := a.refusals
+	a.refusals = make(map[refusalKey]*Record, len(taken))
+	a.refusalMu.Unlock()
+	out := make([]*Record, 0, len(taken))
+	for _, r := range taken {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(x, y *Record) int { return x.Time.Compare(y.Time) })
+	return out
 }
 
 // Dropped reports how many records were not written: dropped because the
@@ -207,7 +307,10 @@ func (a *Audit) run() {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // the log is read by people and tools, not browsers
-	for r := range a.queue {
+	write := func(r *Record) {
+		if r.Count == 1 {
+			r.Count = 0 // one refusal reads as any other line
+		}
 		buf.Reset()
 		err := enc.Encode(a.line(r)) // Encode ends the line with '\n'
 		if err == nil {
@@ -221,6 +324,24 @@ func (a *Audit) run() {
 		}
 		if buf.Cap() > 64<<10 {
 			buf = bytes.Buffer{} // do not hold on to one huge record's memory
+		}
+	}
+	tick := time.NewTicker(a.opts.RefusalWindow)
+	defer tick.Stop()
+	for {
+		select {
+		case r, ok := <-a.queue:
+			if !ok {
+				for _, r := range a.takeRefusals() {
+					write(r)
+				}
+				return
+			}
+			write(r)
+		case <-tick.C:
+			for _, r := range a.takeRefusals() {
+				write(r)
+			}
 		}
 	}
 }
@@ -241,11 +362,33 @@ func (a *Audit) line(r *Record) auditLine {
 			// RawMessage that is not JSON would fail the whole line.
 			r.Arguments, _ = json.Marshal(string(r.Arguments))
 		}
-		r.Arguments = s.ScrubJSON(r.Arguments)
+		r.Arguments = validUTF8(s.ScrubJSON(r.Arguments))
 	}
 	if math.IsNaN(r.DurationMS) || math.IsInf(r.DurationMS, 0) {
 		r.DurationMS = 0 // JSON has no NaN or Inf
 	}
 	r.DurationMS = math.Round(r.DurationMS*1000) / 1000
 	return auditLine{Time: r.Time.UTC().Format(timeLayout), Record: *r}
+}
+
+// validUTF8 returns JSON text with each byte that is not UTF-8 replaced by
+// the escape of U+FFFD, so that a strict parser reads the line. Such bytes
+// can only sit inside strings in text json.Valid accepts, where the escape
+// is a character like any other.
+func validUTF8(data []byte) []byte {
+	if utf8.Valid(data) {
+		return data
+	}
+	out := make([]byte, 0, len(data)+16)
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			out = append(out, `\ufffd`...)
+			i++
+			continue
+		}
+		out = append(out, data[i:i+size]...)
+		i += size
+	}
+	return out
 }

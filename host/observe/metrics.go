@@ -22,11 +22,12 @@ type Metrics struct {
 	BreakerState     *prometheus.GaugeVec     // plugin: 0 closed, 1 half-open, 2 open
 	QueueWait        *prometheus.HistogramVec // plugin
 	Inflight         prometheus.Gauge
-	Rejected         *prometheus.CounterVec // reason: max_inflight, draining
+	Rejected         *prometheus.CounterVec // reason: max_inflight, draining, invalid_request, max_sessions, max_streams
 	RateLimited      *prometheus.CounterVec // scope
 	AuthFailures     *prometheus.CounterVec // reason
 	PluginsLoaded    prometheus.Gauge
 	AuditDropped     prometheus.CounterFunc
+	Open             *prometheus.GaugeVec // kind: sessions, streams
 	// PluginRequests counts what plugins serve beside tool calls:
 	// resources/read, prompts/get and completion/complete.
 	PluginRequests *prometheus.CounterVec // plugin, method, outcome
@@ -62,7 +63,7 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 		Help: "Time a call waited for a free instance.", Buckets: []float64{0, .0001, .001, .01, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"plugin"})
 	m.Inflight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_inflight_calls", Help: "Tool calls running now."})
 	m.Rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_rejected_calls_total",
-		Help: "Tool calls refused at once: max_inflight reached, or the host draining."}, []string{"reason"})
+		Help: "Requests refused at once: a call past max_inflight or during a drain, a body the edge refused (invalid_request), a session or stream past its cap (max_sessions, max_streams)."}, []string{"reason"})
 	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_rate_limited_total",
 		Help: "Requests refused by a rate limit, by bucket scope."}, []string{"scope"})
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_auth_failures_total",
@@ -70,12 +71,14 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 	m.PluginRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_plugin_requests_total",
 		Help: "Requests served by plugins beside tool calls (resources/read, prompts/get, completion/complete), by plugin, method and outcome."}, []string{"plugin", "method", "outcome"})
 	m.PluginsLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_plugins_loaded", Help: "Plugins loaded and serving."})
+	m.Open = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_http_open",
+		Help: "What HTTP clients hold open now: sessions (2025-11-25) and event streams."}, []string{"kind"})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_build_info",
 		Help: "Always 1; the labels say which moat this is."}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(m.PluginRequests)
 	reg.MustRegister(m.Requests, m.RequestDuration, m.ToolCalls, m.ToolCallDuration, m.PluginFaults, m.BreakerState,
-		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, buildInfo,
+		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, m.Open, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if audit != nil {
 		m.AuditDropped = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "moat_audit_dropped_total",
@@ -192,6 +195,15 @@ func (m *Metrics) InflightAdd(delta float64) {
 		return
 	}
 	m.Inflight.Add(delta)
+}
+
+// OpenAdd moves the gauge of what clients hold open, kind sessions or
+// streams.
+func (m *Metrics) OpenAdd(kind string, delta float64) {
+	if m == nil {
+		return
+	}
+	m.Open.WithLabelValues(kind).Add(delta)
 }
 
 // Forget drops the series of an unloaded plugin that would otherwise keep

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,22 +15,27 @@ import (
 	"strings"
 
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/observe"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"golang.org/x/net/netutil"
 )
 
 // The HTTP edge: what every request passes before anything reads it as MCP.
 
-type bodyKey struct{}
+type viewKey struct{}
 
-// bodyFrom returns the request body the edge read, or nil.
-func bodyFrom(ctx context.Context) []byte {
-	b, _ := ctx.Value(bodyKey{}).([]byte)
-	return b
+// viewFrom returns the edge's reading of a POST's message, or nil.
+func viewFrom(ctx context.Context) *view {
+	v, _ := ctx.Value(viewKey{}).(*view)
+	return v
 }
 
-// edge refuses foreign browser origins (403) and bodies over the cap (413),
-// and reads the body once so later layers can look at it.
-func edge(next http.Handler, cfg config.HTTP) http.Handler {
+// edge refuses foreign browser origins (403), bodies over the cap (413)
+// and bodies that are not one unambiguous JSON-RPC message (400, see
+// readView). It reads each POST body once, and passes its view of the
+// message on in the request context for the layers after it.
+func (s *Server) edge(next http.Handler) http.Handler {
+	cfg := s.opts.HTTP
 	allowed := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
 		allowed[strings.TrimSuffix(o, "/")] = true
@@ -58,9 +64,28 @@ func edge(next http.Handler, cfg config.HTTP) http.Handler {
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		v, verr := readView(body)
+		if verr != nil {
+			s.opts.Metrics.Reject("invalid_request")
+			if s.opts.Audit != nil {
+				s.opts.Audit.Record(observe.Record{
+					Principal: "unknown", Transport: "http", Outcome: "invalid_request", Reason: verr.label, Remote: r.RemoteAddr,
+				}, nil)
+			}
+			writeRPCError(w, http.StatusBadRequest, nil, verr.rpc())
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewKey{}, v)))
 	})
+}
+
+// writeRPCError answers with a JSON-RPC error object as the body.
+func writeRPCError(w http.ResponseWriter, status int, id any, e *jsonrpc.Error) {
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "error": e})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 func tooLarge(w http.ResponseWriter, limit int64) {

@@ -107,7 +107,7 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 // rateLimitedError is the JSON-RPC answer to a request over its rate.
-func rateLimitedError(d policy.Decision) error {
+func rateLimitedError(d policy.Decision) *jsonrpc.Error {
 	ms := retryMillis(d.RetryAfter)
 	data, _ := json.Marshal(map[string]any{"retryAfterMs": ms, "scope": d.Scope})
 	return &jsonrpc.Error{Code: codeRateLimited, Message: fmt.Sprintf("rate limited (%s): retry after %dms", d.Scope, ms), Data: data}
@@ -134,58 +134,28 @@ func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
 			p = s.opts.Fallback
 		}
 		sub := subject(p)
-		for _, msg := range jsonrpcRequests(bodyFrom(r.Context())) {
-			if msg.Method == "" {
-				continue
-			}
-			if msg.Method == "tools/call" && !s.opts.Policy.Allowed(sub, policy.Tool, msg.Params.Name) {
-				continue // the MCP layer refuses it as an unknown tool; it spends no tokens
-			}
-			d := s.opts.Policy.Take(sub, msg.Params.Name, runsPlugin[msg.Method])
-			if d.OK {
-				continue
-			}
+		msg := viewFrom(r.Context())
+		if msg == nil || !msg.Request {
+			next.ServeHTTP(w, r) // a response the client sends back spends no tokens
+			return
+		}
+		if msg.Method == "tools/call" && !s.opts.Policy.Allowed(sub, policy.Tool, msg.Name) {
+			next.ServeHTTP(w, r) // the MCP layer refuses it as an unknown tool; it spends no tokens
+			return
+		}
+		d := s.opts.Policy.Take(sub, msg.Name, runsPlugin[msg.Method])
+		if !d.OK {
 			s.opts.Metrics.Limited(d.Scope)
 			if msg.Method == "tools/call" {
-				s.auditHTTP(r, p, msg.Params.Name, "rate_limited", d.Scope, msg.Params.Arguments)
+				s.auditHTTP(r, p, msg.Name, "rate_limited", d.Scope, msg.Arguments)
 			}
 			secs := int64(math.Ceil(d.RetryAfter.Seconds()))
 			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusTooManyRequests)
-			body, _ := json.Marshal(map[string]any{
-				"jsonrpc": "2.0", "id": msg.ID,
-				"error": rateLimitedError(d),
-			})
-			w.Write(body)
+			writeRPCError(w, http.StatusTooManyRequests, msg.ID, rateLimitedError(d))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// rpcMessage is the part of a JSON-RPC message the rate limits look at.
-type rpcMessage struct {
-	ID     json.RawMessage `json:"id,omitempty"`
-	Method string          `json:"method"`
-	Params struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-	} `json:"params"`
-}
-
-// jsonrpcRequests reads the messages of a body, one or a batch. What does
-// not parse is left for the MCP layer to refuse.
-func jsonrpcRequests(body []byte) []rpcMessage {
-	var one rpcMessage
-	if err := json.Unmarshal(body, &one); err == nil {
-		return []rpcMessage{one}
-	}
-	var batch []rpcMessage
-	if err := json.Unmarshal(body, &batch); err == nil {
-		return batch
-	}
-	return nil
 }
 
 // audit records one call or refusal seen at the MCP layer.

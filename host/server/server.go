@@ -58,14 +58,19 @@ type Server struct {
 	calls    callSet      // tool calls in flight, for the drain
 	inflight atomic.Int64 // the same, for max_inflight
 	posts    calls        // HTTP POST requests in flight, which carry the calls' answers
+
+	sessions *tally // 2025-11-25 sessions open, for http.max_sessions
+	book     sessionBook
+	streams  *tally // event streams held open, for http.max_streams
 }
 
 // New registers every tool of reg with a new MCP server.
 func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
-	if opts.HTTP.MaxBody == 0 {
-		opts.HTTP.MaxBody = config.DefaultMaxBody
+	opts.HTTP = opts.HTTP.WithDefaults()
+	s := &Server{log: log, opts: opts, reg: reg,
+		sessions: newTally("sessions", "http.max_sessions", opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerPrincipal),
+		streams:  newTally("event streams", "http.max_streams", opts.HTTP.MaxStreams, opts.HTTP.MaxStreamsPerPrincipal),
 	}
-	s := &Server{log: log, opts: opts, reg: reg}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions:       "Tools, resources and prompts served by moat from sandboxed WebAssembly plugins.",
 		CompletionHandler:  s.complete,

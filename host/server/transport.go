@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
-	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -18,8 +17,9 @@ import (
 // stateful sessions (clients of 2025-11-25 and earlier, with
 // Mcp-Session-Id) and the stateless requests of 2026-07-28 alike.
 //
-// A request passes, in order: the edge (Origin, body cap), authentication
-// (when configured), the rate limits, the drain's count, the go-sdk.
+// A request passes, in order: the edge (Origin, body cap, one reading of
+// the message), authentication (when configured), the rate limits, the
+// caps on open sessions and streams, the drain's count, the go-sdk.
 func (s *Server) Handler() http.Handler {
 	server := func(*http.Request) *mcp.Server { return s.mcp }
 	// The go-sdk serves 2026-07-28 only from a stateless handler, and
@@ -29,9 +29,6 @@ func (s *Server) Handler() http.Handler {
 	// first); a session idle past http.session_timeout is closed, and a
 	// sessionless call ends when its client hangs up.
 	maxBody := int64(s.opts.HTTP.MaxBody)
-	if maxBody <= 0 {
-		maxBody = config.DefaultMaxBody
-	}
 	stateful := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{
 		MaxRequestBodyBytes: maxBody,
 		SessionTimeout:      time.Duration(s.opts.HTTP.SessionTimeout),
@@ -49,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 		stateful.ServeHTTP(w, r)
 	})
 	h = s.countPosts(h)
+	h = s.admit(h)
 	h = s.rateLimitHTTP(h)
 	mux := http.NewServeMux()
 	if a := s.opts.Auth; a != nil {
@@ -57,7 +55,7 @@ func (s *Server) Handler() http.Handler {
 			mux.Handle(path, a.MetadataHandler())
 		}
 	}
-	mux.Handle("/mcp", edge(h, s.opts.HTTP))
+	mux.Handle("/mcp", s.edge(h))
 	return mux
 }
 
@@ -72,19 +70,17 @@ func (s *Server) refused(r *http.Request, reason string, err error) {
 	if errors.Is(err, auth.ErrInsufficientScope) {
 		outcome = "forbidden"
 	}
-	msgs := jsonrpcRequests(bodyFrom(r.Context()))
-	if len(msgs) == 0 {
-		msgs = []rpcMessage{{}}
+	if s.opts.Audit == nil {
+		return
 	}
-	for _, m := range msgs {
-		if s.opts.Audit == nil {
-			return
-		}
-		s.opts.Audit.Record(observe.Record{
-			Time: time.Now(), Principal: "unknown", Transport: "http", Method: m.Method, Tool: m.Params.Name,
-			Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
-		}, m.Params.Arguments)
+	v := viewFrom(r.Context())
+	if v == nil {
+		v = &view{} // a GET or DELETE: no message
 	}
+	s.opts.Audit.Record(observe.Record{
+		Time: time.Now(), Principal: "unknown", Transport: "http", Method: v.Method, Tool: v.Name,
+		Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
+	}, v.Arguments)
 }
 
 // countPosts tracks POST requests so a drain can wait until the answers of
