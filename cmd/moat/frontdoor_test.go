@@ -272,6 +272,20 @@ func TestFrontDoor(t *testing.T) {
 		if resp := f.post(t, opsKey, "https://evil.example", call); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("a foreign Origin: %d, want 403", resp.StatusCode)
 		}
+		// A page of this machine (the MCP Inspector, say) calling the
+		// loopback listener is let in without http.allowed_origins; one
+		// that only names localhost in its path or user is not.
+		ping := []byte(`{"jsonrpc":"2.0","id":9,"method":"ping"}`) // no tool: spends no rate
+		for _, origin := range []string{"http://localhost:6274", "http://127.0.0.1:5173", "http://[::1]:3000", "https://localhost"} {
+			if resp := f.post(t, opsKey, origin, ping); resp.StatusCode == http.StatusForbidden {
+				t.Errorf("the local Origin %s: 403; want it let in on a loopback listener", origin)
+			}
+		}
+		for _, origin := range []string{"http://localhost.evil.example", "http://evil.example/localhost", "file://localhost", "null"} {
+			if resp := f.post(t, opsKey, origin, ping); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("the Origin %s: %d, want 403", origin, resp.StatusCode)
+			}
+		}
 		// DNS rebinding: a loopback listener refuses another Host.
 		req, _ := http.NewRequest(http.MethodPost, f.srv.url, bytes.NewReader(call))
 		req.Host = "attacker.example:80"

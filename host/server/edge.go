@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -30,6 +31,31 @@ func viewFrom(ctx context.Context) *view {
 	return v
 }
 
+// localOrigin reports whether origin is a page of this machine itself
+// (http or https on localhost, 127.0.0.1 or [::1], any port) calling
+// over loopback: the MCP Inspector and other local web clients. Such a
+// page could reach the listener anyway; what the Origin check keeps out is
+// a page of another site, which DNS rebinding would otherwise let in.
+func localOrigin(r *http.Request, origin string) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	tcp, ok := local.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" || u.User != nil {
+		return false
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
 // edge refuses foreign browser origins (403), bodies over the cap (413)
 // and bodies that are not one unambiguous JSON-RPC message (400, see
 // readView). It reads each POST body once, and passes its view of the
@@ -42,7 +68,7 @@ func (s *Server) edge(next http.Handler) http.Handler {
 	}
 	limit := int64(cfg.MaxBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if origin := r.Header.Get("Origin"); origin != "" && !allowed[origin] {
+		if origin := r.Header.Get("Origin"); origin != "" && !allowed[origin] && !localOrigin(r, origin) {
 			http.Error(w, fmt.Sprintf("origin %s may not call this server; an operator can add it to http.allowed_origins", origin), http.StatusForbidden)
 			return
 		}
