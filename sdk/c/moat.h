@@ -54,7 +54,8 @@
  * their arguments (moat_prompt_completion, moat_resource_completion); see
  * "Resources, prompts and completion" below. The SDK answers
  * resources/read, prompts/get and completion/complete (docs/ABI.md), which
- * moat serves to MCP clients once the host does.
+ * moat serves to MCP clients: resources and templates under their own
+ * URIs, prompts prefixed like tools.
  */
 #ifndef MOAT_H
 #define MOAT_H

@@ -69,7 +69,8 @@
 //	})
 //
 // The SDK answers resources/read, prompts/get and completion/complete
-// (docs/ABI.md), which moat serves to MCP clients once the host does.
+// (docs/ABI.md), and moat serves them to MCP clients: resources and
+// templates under their own URIs, prompts prefixed like tools.
 //
 // A handler's error, arguments that do not decode, and a panic all become a
 // result with isError set and a message for the model; an unknown tool or
