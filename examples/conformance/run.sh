@@ -73,7 +73,7 @@ echo "conformance: moat serves $url"
 status=0
 (cd "$work" && NODE_OPTIONS="${NODE_OPTIONS:-} --import $here/node/register.mjs" \
   "$here/node_modules/.bin/conformance" server --url "$url" \
-  --requirements "$requirements" ${CONFORMANCE_ARGS:-}) | tee "$work/suite.log" || status=$?
+  --requirements "$requirements" -o "$work/results" ${CONFORMANCE_ARGS:-}) | tee "$work/suite.log" || status=$?
 
 summary=$(grep -E '^Total: [0-9]+ passed, [0-9]+ failed' "$work/suite.log" | tail -n 1 || true)
 if [ -z "$summary" ]; then
@@ -86,6 +86,8 @@ if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
   echo
   echo "conformance: FAILED against moat (requirements $requirements); failing scenarios:"
   grep -E '^✗ ' "$work/suite.log" || true
+  echo "conformance: the checks that did not pass:"
+  node "$here/failures.mjs" "$work/results" || true
   echo "conformance: the last lines of moat's log:"
   tail -n 20 "$work/moat.log"
   echo "$summary"
