@@ -17,7 +17,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -77,7 +76,7 @@ func addContentTools() {
 		}})
 	moat.AddRawTool(moat.ToolDef{Name: "test_error_handling", Description: "Always fails, with a message for the model.", InputSchema: noArgs},
 		func(*moat.Call) (*abi.CallToolResult, error) {
-			return nil, errors.New("This tool intentionally returns an error for testing")
+			return moat.ErrorResult("This tool intentionally returns an error for testing"), nil
 		})
 }
 

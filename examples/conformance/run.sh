@@ -11,9 +11,9 @@
 # The suite runs what the 2025-11-25 revision of MCP requires; the script
 # prints the suite's summary and fails if any check failed, scored or not.
 #
-# CONFORMANCE_ARGS adds arguments to the suite's command line, such as
-# "--scenario tools-call-sampling" (with --requirements removed by hand) or
-# "--verbose".
+# CONFORMANCE_SCENARIO=NAME runs that one scenario (at the same protocol
+# revision) instead, such as tools-call-sampling; the suite's list command
+# names them all.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -70,22 +70,29 @@ echo "conformance: moat serves $url"
 
 # The suite imports fs.globSync, which Node.js has from 22 on; the loader
 # supplies it on older ones, and does nothing on newer ones.
+if [ -n "${CONFORMANCE_SCENARIO:-}" ]; then
+  what=("--scenario" "$CONFORMANCE_SCENARIO" "--spec-version" "$requirements")
+else
+  what=("--requirements" "$requirements")
+fi
 status=0
 (cd "$work" && NODE_OPTIONS="${NODE_OPTIONS:-} --import $here/node/register.mjs" \
-  "$here/node_modules/.bin/conformance" server --url "$url" \
-  --requirements "$requirements" -o "$work/results" ${CONFORMANCE_ARGS:-}) | tee "$work/suite.log" || status=$?
+  "$here/node_modules/.bin/conformance" server --url "$url" "${what[@]}" -o "$work/results") |
+  tee "$work/suite.log" || status=$?
 
-summary=$(grep -E '^Total: [0-9]+ passed, [0-9]+ failed' "$work/suite.log" | tail -n 1 || true)
+# A whole run ends with "Total: N passed, N failed"; one scenario with
+# "Passed: N/M, N failed, N warnings".
+summary=$(grep -E '^(Total: [0-9]+ passed|Passed: [0-9]+/[0-9]+), [0-9]+ failed' "$work/suite.log" | tail -n 1 || true)
 if [ -z "$summary" ]; then
   echo "conformance: the suite printed no summary (exit status $status); moat's log:" >&2
   cat "$work/moat.log" >&2
   exit 1
 fi
-failed=$(echo "$summary" | sed -E 's/^Total: [0-9]+ passed, ([0-9]+) failed.*/\1/')
+failed=$(echo "$summary" | sed -E 's/^[^,]*, ([0-9]+) failed.*/\1/')
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
   echo
   echo "conformance: FAILED against moat (requirements $requirements); failing scenarios:"
-  grep -E '^✗ ' "$work/suite.log" || true
+  grep -E '^✗ ' "$work/suite.log" || echo "  ${CONFORMANCE_SCENARIO:-none}"
   echo "conformance: the checks that did not pass:"
   node "$here/failures.mjs" "$work/results" || true
   echo "conformance: the last lines of moat's log:"
