@@ -11,7 +11,7 @@ PLUGIN_DIRS := $(wildcard plugins/*/)
 PLUGINS     := $(patsubst plugins/%/,plugins/%.wasm,$(PLUGIN_DIRS))
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 
-.PHONY: all build plugins run test vet lint bench examples clean
+.PHONY: all build plugins run test vet lint bench examples clean conformance conformance-plugin
 
 all: build plugins
 
@@ -38,6 +38,7 @@ test: vet lint
 	cd bench/peers/ts && npm ci --no-audit --no-fund
 	cd bench && $(GO) test -count=1 -timeout 10m ./...
 	$(MAKE) fuzz-short
+	$(MAKE) conformance
 
 # sandbox/internal/rootfs implements wazero's Seek, which vet's stdmethods
 # check takes for a faulty io.Seeker; it is vetted with that check off.
@@ -88,6 +89,20 @@ examples:
 		cp target/$$TARGET/release/hello.wasm hello.wasm
 	cd examples/assemblyscript/hello && npm ci --no-audit --no-fund && npm run build
 
+## conformance: the official MCP conformance suite (pinned in
+## examples/conformance/package-lock.json) against moat serving its fixtures
+## plugin with examples/config/conformance.yaml, on a free loopback port;
+## fails on any failed check. Needs Node.js 20 or later and npm.
+conformance: build conformance-plugin
+	examples/conformance/run.sh $(BIN) examples/config/conformance.yaml
+
+## conformance-plugin: the suite's fixtures as a plugin. It is kept out of
+## plugins/, which make run serves whole.
+conformance-plugin: examples/conformance/conformance.wasm
+
+examples/conformance/conformance.wasm: $(GO_SOURCES)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/conformance
+
 ## chaos: the chaos suite with the race detector, the soak at full size
 ## (CHAOS_CLIENTS clients for CHAOS_DURATION; 1000 for 60s). make test runs
 ## the same tests, with the soak at its default of 10s.
@@ -115,4 +130,4 @@ fuzz-short:
 	$(MAKE) fuzz FUZZTIME=10s
 
 clean:
-	rm -rf bin plugins/*.wasm
+	rm -rf bin plugins/*.wasm examples/conformance/conformance.wasm
