@@ -29,6 +29,11 @@ type Inspection struct {
 	Capabilities []string         `json:"possible_capabilities"`
 	Requested    abi.Capabilities `json:"requested_capabilities"`
 	Tools        []abi.Tool       `json:"tools"`
+	// Resources, ResourceTemplates and Prompts are what the plugin serves
+	// beside its tools; Prompts under the names clients see (prefixed).
+	Resources         []abi.Resource         `json:"resources,omitempty"`
+	ResourceTemplates []abi.ResourceTemplate `json:"resource_templates,omitempty"`
+	Prompts           []abi.Prompt           `json:"prompts,omitempty"`
 	// Grants compares, per capability, what the module imports, what it
 	// asks for, what the configuration grants and so what it may use.
 	Grants []GrantRow `json:"grants"`
@@ -65,8 +70,15 @@ func Inspect(ctx context.Context, cfg *config.Config, path string) (*Inspection,
 		Imports:     sp.Imports(),
 		Requested:   p.Description.Capabilities,
 		Tools:       p.Description.Tools,
+		Resources:   p.Description.Resources,
 		Limits:      sp.Limits(),
 		Raw:         sp.Description(),
+	}
+	in.ResourceTemplates = p.Description.ResourceTemplates
+	for _, pr := range p.Prompts {
+		def := pr.Def
+		def.Name = pr.Name
+		in.Prompts = append(in.Prompts, def)
 	}
 	seen := map[string]bool{}
 	for _, imp := range in.Imports {

@@ -345,6 +345,38 @@ func printInspection(w io.Writer, in *host.Inspection) {
 			fmt.Fprintf(w, "    annotations: %s\n", a)
 		}
 	}
+	if len(in.Resources) > 0 {
+		fmt.Fprintln(w, "\nresources:")
+		for _, r := range in.Resources {
+			fmt.Fprintf(w, "  %s  %s%s — %s\n", r.URI, r.Name, mime(r.MIMEType), firstLine(r.Description))
+		}
+	}
+	if len(in.ResourceTemplates) > 0 {
+		fmt.Fprintln(w, "\nresource templates:")
+		for _, r := range in.ResourceTemplates {
+			fmt.Fprintf(w, "  %s  %s%s — %s\n", r.URITemplate, r.Name, mime(r.MIMEType), firstLine(r.Description))
+		}
+	}
+	if len(in.Prompts) > 0 {
+		fmt.Fprintln(w, "\nprompts:")
+		for _, p := range in.Prompts {
+			fmt.Fprintf(w, "  %s — %s\n", p.Name, firstLine(p.Description))
+			for _, a := range p.Arguments {
+				req := ""
+				if a.Required {
+					req = ", required"
+				}
+				fmt.Fprintf(w, "    argument %s%s: %s\n", a.Name, req, firstLine(a.Description))
+			}
+		}
+	}
+}
+
+func mime(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " (" + m + ")"
 }
 
 func orDash(s string) string {

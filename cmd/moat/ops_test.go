@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-mcp/moat/internal/testplugin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -135,6 +136,20 @@ func TestInspectCommand(t *testing.T) {
 	needBuild(t)
 	stdout, stderr, code := runMoat(t, "inspect", filepath.Join(pluginsDir, "time.wasm"))
 	for _, want := range []string{"ABI version          1", "get_current_time", "convert_time", "wasi_snapshot_preview1.clock_time_get", "could ever use       fs", "compile time"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+
+	// Resources, templates and prompts are shown, prompts by the name
+	// clients see.
+	dir := t.TempDir()
+	hello := testplugin.WriteTo(t, testplugin.GoPlugin(t, "examples/go/hello"), dir, "hello")
+	stdout, stderr, code = runMoat(t, "inspect", hello)
+	for _, want := range []string{"resources:\n  hello://greeting  greeting (text/plain)", "resource templates:\n  hello://greeting/{name}", "prompts:\n  hello_greet_prompt", "argument name, required"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
 		}
