@@ -54,6 +54,8 @@ func build(dir string) error {
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "files.wasm"), "../../plugins/files")),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "slow.wasm"), "./testdata/slow")),
 		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "caps.wasm"), "./testdata/caps")),
+		// examples/config/conformance.yaml serves it; TestExampleConfigs checks that file too.
+		wasip1(exec.Command(goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "conformance.wasm"), "../../examples/conformance")),
 	}
 	for _, cmd := range steps {
 		if out, err := cmd.CombinedOutput(); err != nil {
