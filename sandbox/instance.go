@@ -3,9 +3,11 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/sandbox/internal/instrument"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 )
@@ -29,6 +31,21 @@ type instance struct {
 	done <-chan struct{}
 	// logged counts the bytes moat.log took in the current call.
 	logged int
+
+	// flag is the module's interrupt flag (instrument.InterruptExport), or
+	// nil when the engine does not instrument. Setting it to 1 makes the
+	// running code trap at its next check.
+	flag api.MutableGlobal
+	// mu orders the writes to flag and to raised: the timer's, Close's and
+	// the calling goroutine's.
+	mu     sync.Mutex
+	raised bool
+	// timers counts the armed deadline callback that has not finished: a
+	// call waits for it before the instance runs anything else, so that a
+	// late callback never stops the next call.
+	timers sync.WaitGroup
+	// onDone is inst.expire, made once rather than at every call.
+	onDone func()
 }
 
 // sleep is the instance's WASI nanosleep (and poll_oneoff's clock wait):
@@ -58,6 +75,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	// context, as the module is not known until instantiation returns.
 	ctx = context.WithValue(ctx, instanceKey{}, inst)
 	inst.done = ctx.Done()
+	inst.onDone = inst.expire
 	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
@@ -69,8 +87,80 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.call = mod.ExportedFunction(abi.ExportCall)
 	inst.describe = mod.ExportedFunction(abi.ExportDescribe)
+	inst.flag, _ = mod.ExportedGlobal(instrument.InterruptExport).(api.MutableGlobal)
 	p.byModule.Store(mod, inst)
+	// The module's start function, then _initialize, under the deadline.
+	stop := inst.arm(ctx)
+	for _, name := range []string{instrument.StartExport, abi.ExportInitialize} {
+		if fn := mod.ExportedFunction(name); fn != nil {
+			if _, err = fn.Call(ctx); err != nil {
+				break
+			}
+		}
+	}
+	inst.disarm(stop)
+	if err != nil {
+		f := p.classify(ctx, inst, err, "_initialize")
+		p.closeInstance(inst)
+		return nil, f
+	}
 	return inst, nil
+}
+
+// arm makes the instance's next check trap once ctx is done. It returns
+// what disarm needs; a call must be disarmed before the instance runs
+// anything else.
+func (inst *instance) arm(ctx context.Context) func() bool {
+	if inst.flag == nil {
+		return nil
+	}
+	inst.mu.Lock()
+	inst.raised = false
+	inst.flag.Set(0)
+	inst.mu.Unlock()
+	inst.timers.Add(1)
+	// AfterFunc starts no goroutine until ctx is done.
+	return context.AfterFunc(ctx, inst.onDone)
+}
+
+// disarm stops the deadline callback armed by arm, or waits for it to
+// finish if it has started.
+func (inst *instance) disarm(stop func() bool) {
+	if stop == nil {
+		return
+	}
+	if stop() {
+		inst.timers.Done()
+	}
+	inst.timers.Wait()
+}
+
+// expire runs when the context of an armed call is done.
+func (inst *instance) expire() {
+	defer inst.timers.Done()
+	inst.raise()
+}
+
+// raise sets the interrupt flag: the code running in the instance traps
+// at its next check.
+func (inst *instance) raise() {
+	if inst.flag == nil {
+		return
+	}
+	inst.mu.Lock()
+	inst.raised = true
+	inst.flag.Set(1)
+	inst.mu.Unlock()
+}
+
+// interrupted reports whether the flag was raised since the last arm.
+func (inst *instance) interrupted() bool {
+	if inst == nil || inst.flag == nil {
+		return false
+	}
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.raised
 }
 
 // instanceOf finds the instance a host function was called from.
@@ -101,18 +191,25 @@ func (p *Plugin) invoke(ctx context.Context, inst *instance, request []byte) ([]
 	inst.logged = 0
 	s := inst.stack[:]
 	s[0] = uint64(len(request))
-	if err := inst.alloc.CallWithStack(ctx, s); err != nil {
+	stop := inst.arm(ctx)
+	err := inst.alloc.CallWithStack(ctx, s)
+	if err != nil {
+		inst.disarm(stop)
 		return nil, p.classify(ctx, inst, err, abi.ExportAlloc)
 	}
 	ptr := uint32(s[0])
 	if ptr == 0 {
+		inst.disarm(stop)
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned 0: the plugin could not allocate room for the request", len(request))
 	}
 	if !inst.mem.Write(ptr, request) {
+		inst.disarm(stop)
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned %d, which is outside the plugin's memory", len(request), ptr)
 	}
 	s[0], s[1] = uint64(ptr), uint64(len(request))
-	if err := inst.call.CallWithStack(ctx, s); err != nil {
+	err = inst.call.CallWithStack(ctx, s)
+	inst.disarm(stop)
+	if err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportCall)
 	}
 	// An answer after the call ended (a sleep the deadline cut short
@@ -146,7 +243,10 @@ func (p *Plugin) result(inst *instance, packed uint64, export string) ([]byte, e
 func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, error) {
 	inst.done = ctx.Done()
 	s := inst.stack[:]
-	if err := inst.describe.CallWithStack(ctx, s); err != nil {
+	stop := inst.arm(ctx)
+	err := inst.describe.CallWithStack(ctx, s)
+	inst.disarm(stop)
+	if err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportDescribe)
 	}
 	return p.result(inst, s[0], abi.ExportDescribe)
@@ -156,7 +256,10 @@ func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, 
 func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error) {
 	s := inst.stack[:]
 	fn := inst.mod.ExportedFunction(abi.ExportABIVersion)
-	if err := fn.CallWithStack(ctx, s); err != nil {
+	stop := inst.arm(ctx)
+	err := fn.CallWithStack(ctx, s)
+	inst.disarm(stop)
+	if err != nil {
 		return 0, p.classify(ctx, inst, err, abi.ExportABIVersion)
 	}
 	return uint32(s[0]), nil
@@ -164,6 +267,18 @@ func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error)
 
 // classify turns an error from wazero into a Fault of the right kind.
 func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export string) *Fault {
+	if inst.interrupted() {
+		// The instrumented check trapped because the host raised the flag:
+		// the call's context ended, or the plugin is closing.
+		switch cerr := ctx.Err(); {
+		case errors.Is(cerr, context.DeadlineExceeded):
+			return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+		case cerr != nil:
+			return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
+		default:
+			return fault(p.name, ErrClosed, err, "%s was stopped: the plugin is unloaded", what(export))
+		}
+	}
 	if exit, ok := errorsAs[*sys.ExitError](err); ok {
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
