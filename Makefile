@@ -102,7 +102,8 @@ chaos:
 ## as the regression test it is. fuzz-short runs each for 10s, as CI does.
 FUZZTIME     ?= 2m
 FUZZ_TARGETS := FuzzDescription:./host/plugin FuzzCallResult:./host/plugin \
-	FuzzParse:./host/config FuzzHTTP:./host/server
+	FuzzParse:./host/config FuzzHTTP:./host/server \
+	FuzzInstrument:./sandbox/internal/instrument
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \
