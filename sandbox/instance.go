@@ -26,9 +26,11 @@ type instance struct {
 	staged []byte // what read_result hands out next
 	stdout *lineWriter
 	stderr *lineWriter
-	// done is the Done channel of what the instance runs now (a call,
+	// ctx is the context of what the instance runs now (a call,
 	// _initialize or moat_describe), so that a WASI sleep ends with it.
-	done <-chan struct{}
+	// Its Done channel is asked for only by a sleep: made on demand, it
+	// costs a call that does not sleep nothing.
+	ctx context.Context
 	// logged counts the bytes moat.log took in the current call.
 	logged int
 
@@ -36,16 +38,26 @@ type instance struct {
 	// nil when the engine does not instrument. Setting it to 1 makes the
 	// running code trap at its next check.
 	flag api.MutableGlobal
-	// mu orders the writes to flag and to raised: the timer's, Close's and
-	// the calling goroutine's.
-	mu     sync.Mutex
-	raised bool
-	// timers counts the armed deadline callback that has not finished: a
-	// call waits for it before the instance runs anything else, so that a
+	// mu orders the writes to flag and cause: the timer's, the
+	// cancellation's, Close's and the calling goroutine's.
+	mu sync.Mutex
+	// cause is why the flag was raised since the last arm (ErrTimeout,
+	// ErrCanceled or ErrClosed), or nil.
+	cause error
+	// deadline raises the flag at the deadline of the armed call. It is
+	// made once and reset for each call, which allocates nothing.
+	deadline *time.Timer
+	// caller is the context whose cancellation ends the armed call, and
+	// stopCaller undoes the callback registered on it, if any.
+	caller     context.Context
+	stopCaller func() bool
+	// timers counts the armed callbacks that have not finished: a call
+	// waits for them before the instance runs anything else, so that a
 	// late callback never stops the next call.
 	timers sync.WaitGroup
-	// onDone is inst.expire, made once rather than at every call.
-	onDone func()
+	// onDeadline and onCancel are inst.expire and inst.cancel, made once
+	// rather than at every call.
+	onDeadline, onCancel func()
 }
 
 // sleep is the instance's WASI nanosleep (and poll_oneoff's clock wait):
@@ -56,7 +68,7 @@ func (inst *instance) sleep(ns int64) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-inst.done:
+	case <-inst.ctx.Done():
 	}
 }
 
@@ -74,8 +86,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	// Host functions called from _initialize find the instance through the
 	// context, as the module is not known until instantiation returns.
 	ctx = context.WithValue(ctx, instanceKey{}, inst)
-	inst.done = ctx.Done()
-	inst.onDone = inst.expire
+	inst.ctx = ctx
+	inst.onDeadline, inst.onCancel = inst.expire, inst.cancel
 	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
@@ -90,7 +102,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.flag, _ = mod.ExportedGlobal(instrument.InterruptExport).(api.MutableGlobal)
 	p.byModule.Store(mod, inst)
 	// The module's start function, then _initialize, under the deadline.
-	stop := inst.arm(ctx)
+	inst.arm(ctx, ctx)
 	for _, name := range []string{instrument.StartExport, abi.ExportInitialize} {
 		if fn := mod.ExportedFunction(name); fn != nil {
 			if _, err = fn.Call(ctx); err != nil {
@@ -98,7 +110,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 			}
 		}
 	}
-	inst.disarm(stop)
+	inst.disarm()
 	if err != nil {
 		f := p.classify(ctx, inst, err, "_initialize")
 		p.closeInstance(inst)
@@ -107,60 +119,89 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// arm makes the instance's next check trap once ctx is done. It returns
-// what disarm needs; a call must be disarmed before the instance runs
-// anything else.
-func (inst *instance) arm(ctx context.Context) func() bool {
+// arm makes the instance's next check trap once ctx's deadline passes or
+// caller is cancelled (caller is ctx, or the context ctx was derived from
+// for the call's own deadline). A call must be disarmed before the
+// instance runs anything else.
+func (inst *instance) arm(ctx, caller context.Context) {
 	if inst.flag == nil {
-		return nil
-	}
-	inst.mu.Lock()
-	inst.raised = false
-	inst.flag.Set(0)
-	inst.mu.Unlock()
-	inst.timers.Add(1)
-	// AfterFunc starts no goroutine until ctx is done.
-	return context.AfterFunc(ctx, inst.onDone)
-}
-
-// disarm stops the deadline callback armed by arm, or waits for it to
-// finish if it has started.
-func (inst *instance) disarm(stop func() bool) {
-	if stop == nil {
 		return
 	}
-	if stop() {
+	inst.mu.Lock()
+	inst.cause = nil
+	inst.flag.Set(0)
+	inst.mu.Unlock()
+	if d, ok := ctx.Deadline(); ok {
+		inst.timers.Add(1)
+		if inst.deadline == nil {
+			inst.deadline = time.AfterFunc(time.Until(d), inst.onDeadline)
+		} else {
+			inst.deadline.Reset(time.Until(d))
+		}
+	}
+	// A caller that cannot be cancelled (context.Background) needs no
+	// callback; otherwise AfterFunc starts no goroutine until it is.
+	inst.caller, inst.stopCaller = caller, nil
+	if caller.Done() != nil {
+		inst.timers.Add(1)
+		inst.stopCaller = context.AfterFunc(caller, inst.onCancel)
+	}
+}
+
+// disarm stops the callbacks arm set, or waits for those that started.
+func (inst *instance) disarm() {
+	if inst.flag == nil {
+		return
+	}
+	if inst.deadline != nil && inst.deadline.Stop() {
+		inst.timers.Done()
+	}
+	if inst.stopCaller != nil && inst.stopCaller() {
 		inst.timers.Done()
 	}
 	inst.timers.Wait()
+	inst.caller, inst.stopCaller = nil, nil
 }
 
-// expire runs when the context of an armed call is done.
+// expire runs at the armed call's deadline.
 func (inst *instance) expire() {
 	defer inst.timers.Done()
-	inst.raise()
+	inst.raise(ErrTimeout)
+}
+
+// cancel runs when the armed call's caller is done: a deadline of the
+// caller's own is a timeout too.
+func (inst *instance) cancel() {
+	defer inst.timers.Done()
+	if errors.Is(inst.caller.Err(), context.DeadlineExceeded) {
+		inst.raise(ErrTimeout)
+		return
+	}
+	inst.raise(ErrCanceled)
 }
 
 // raise sets the interrupt flag: the code running in the instance traps
-// at its next check.
-func (inst *instance) raise() {
+// at its next check. The first cause is kept.
+func (inst *instance) raise(cause error) {
 	if inst.flag == nil {
 		return
 	}
 	inst.mu.Lock()
-	inst.raised = true
+	if inst.cause == nil {
+		inst.cause = cause
+	}
 	inst.flag.Set(1)
 	inst.mu.Unlock()
 }
 
-// interrupted reports whether the flag was raised since the last arm.
-func (inst *instance) interrupted() bool {
+// interrupted returns why the flag was raised since the last arm, or nil.
+func (inst *instance) interrupted() error {
 	if inst == nil || inst.flag == nil {
-		return false
+		return nil
 	}
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
-	return inst.raised
+	return inst.cause
 }
 
 // instanceOf finds the instance a host function was called from.
@@ -184,31 +225,32 @@ func (inst *instance) flush() {
 	inst.stderr.flush()
 }
 
-// invoke runs moat_call with request in an instance, under ctx's deadline.
-func (p *Plugin) invoke(ctx context.Context, inst *instance, request []byte) ([]byte, error) {
+// invoke runs moat_call with request in an instance, under ctx's deadline;
+// caller is the context ctx was derived from, whose cancellation ends it.
+func (p *Plugin) invoke(ctx, caller context.Context, inst *instance, request []byte) ([]byte, error) {
 	inst.staged = nil
-	inst.done = ctx.Done()
+	inst.ctx = ctx
 	inst.logged = 0
 	s := inst.stack[:]
 	s[0] = uint64(len(request))
-	stop := inst.arm(ctx)
+	inst.arm(ctx, caller)
 	err := inst.alloc.CallWithStack(ctx, s)
 	if err != nil {
-		inst.disarm(stop)
+		inst.disarm()
 		return nil, p.classify(ctx, inst, err, abi.ExportAlloc)
 	}
 	ptr := uint32(s[0])
 	if ptr == 0 {
-		inst.disarm(stop)
+		inst.disarm()
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned 0: the plugin could not allocate room for the request", len(request))
 	}
 	if !inst.mem.Write(ptr, request) {
-		inst.disarm(stop)
+		inst.disarm()
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned %d, which is outside the plugin's memory", len(request), ptr)
 	}
 	s[0], s[1] = uint64(ptr), uint64(len(request))
 	err = inst.call.CallWithStack(ctx, s)
-	inst.disarm(stop)
+	inst.disarm()
 	if err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportCall)
 	}
@@ -241,11 +283,11 @@ func (p *Plugin) result(inst *instance, packed uint64, export string) ([]byte, e
 
 // describeInstance runs moat_describe.
 func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, error) {
-	inst.done = ctx.Done()
+	inst.ctx = ctx
 	s := inst.stack[:]
-	stop := inst.arm(ctx)
+	inst.arm(ctx, ctx)
 	err := inst.describe.CallWithStack(ctx, s)
-	inst.disarm(stop)
+	inst.disarm()
 	if err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportDescribe)
 	}
@@ -256,9 +298,9 @@ func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, 
 func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error) {
 	s := inst.stack[:]
 	fn := inst.mod.ExportedFunction(abi.ExportABIVersion)
-	stop := inst.arm(ctx)
+	inst.arm(ctx, ctx)
 	err := fn.CallWithStack(ctx, s)
-	inst.disarm(stop)
+	inst.disarm()
 	if err != nil {
 		return 0, p.classify(ctx, inst, err, abi.ExportABIVersion)
 	}
@@ -267,19 +309,21 @@ func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error)
 
 // classify turns an error from wazero into a Fault of the right kind.
 func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export string) *Fault {
-	if inst.interrupted() {
-		// The instrumented check trapped because the host raised the flag:
-		// the call's context ended, or the plugin is closing.
-		switch cerr := ctx.Err(); {
-		case errors.Is(cerr, context.DeadlineExceeded):
-			return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
-		case cerr != nil:
-			return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
-		default:
-			return fault(p.name, ErrClosed, err, "%s was stopped: the plugin is unloaded", what(export))
-		}
+	// The instrumented check trapped because the host raised the flag.
+	switch inst.interrupted() {
+	case ErrTimeout:
+		return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+	case ErrCanceled:
+		return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
+	case ErrClosed:
+		return fault(p.name, ErrClosed, err, "%s was stopped: the plugin is unloaded", what(export))
 	}
 	if exit, ok := errorsAs[*sys.ExitError](err); ok {
+		if p.closing() {
+			// Close closed the module under the call before its check
+			// saw the flag.
+			return fault(p.name, ErrClosed, err, "%s was stopped: the plugin is unloaded", what(export))
+		}
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
 			return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
@@ -306,6 +350,13 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export
 		return fault(p.name, ErrTrap, err, "%s trapped: %s (at %s)", what(export), first, frame)
 	}
 	return fault(p.name, ErrTrap, err, "%s trapped: %s", what(export), first)
+}
+
+// closing reports whether Close has begun.
+func (p *Plugin) closing() bool {
+	p.pool.mu.Lock()
+	defer p.pool.mu.Unlock()
+	return p.pool.closed
 }
 
 func (p *Plugin) outOfMemory(err error, export string) *Fault {

@@ -267,8 +267,8 @@ func (p *Plugin) Call(ctx context.Context, request []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
-	out, err := p.invoke(ctx, inst, request)
+	callCtx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
+	out, err := p.invoke(callCtx, ctx, inst, request)
 	cancel()
 	p.release(inst, err == nil)
 	return out, err
@@ -285,7 +285,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	// A call still running stops at its next check; it is then released
 	// as faulted, which counts it out of the pool.
 	p.byModule.Range(func(_, v any) bool {
-		v.(*instance).raise()
+		v.(*instance).raise(ErrClosed)
 		return true
 	})
 	err := p.rt.Close(ctx)

@@ -10,6 +10,8 @@
 ;;   deep   recurses 20000 frames deep without a loop, then runs the tree there
 ;;   chain  a straight chain of calls, no loop, no recursion: 40 levels, each
 ;;          calling the next four times in a row (4^40 calls)
+;;   iterate  a tight loop of 10^7 iterations, then answers (the benchmark of
+;;          what the check costs per loop iteration)
 ;;   ok     answers at once
 (module $endless
   (memory (export "memory") 2)
@@ -48,9 +50,18 @@
     (if (i32.eq (local.get $c) (i32.const 0x74)) (then (call $tree (i32.const 60))))         ;; t
     (if (i32.eq (local.get $c) (i32.const 0x64)) (then (call $deep (i32.const 20000))))      ;; d
     (if (i32.eq (local.get $c) (i32.const 0x63)) (then (call $chain0)))                      ;; c
+    (if (i32.eq (local.get $c) (i32.const 0x69)) (then (call $iterate (i32.const 10000000)))) ;; i
     (call $pack (i32.const 1152) (i32.const 41)))
 
   (func $spin (loop $forever (br $forever)))
+
+  (func $iterate (param $n i32)
+    (local $acc i32)
+    (loop $next
+      (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $n)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $next (local.get $n)))
+    (global.set $sink (local.get $acc)))
 
   (func $tree (param $n i32)
     (if (i32.eqz (local.get $n)) (then (return)))
