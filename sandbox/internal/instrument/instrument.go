@@ -85,6 +85,7 @@ func Module(wasm []byte) ([]byte, error) {
 		definedGlobs uint32
 		startFunc    = -1
 		have         = map[byte]bool{}
+		exportSec    section
 	)
 	for _, s := range sections {
 		have[s.id] = true
@@ -105,7 +106,7 @@ func Module(wasm []byte) ([]byte, error) {
 			definedGlobs = sr.u32()
 			err = sr.err
 		case secExport:
-			err = checkExports(s.content, s.start)
+			exportSec = s
 		case secStart:
 			sr := &reader{b: s.content, base: s.start}
 			startFunc = int(sr.u32())
@@ -120,6 +121,11 @@ func Module(wasm []byte) ([]byte, error) {
 		return nil, malformed(0, "too many globals")
 	}
 	m.flag, m.count = flag, flag+1
+	if exportSec.content != nil {
+		if err := checkExports(exportSec.content, exportSec.start, m.flag); err != nil {
+			return nil, err
+		}
+	}
 
 	// The appended globals: the flag, (mut i32) 0, and the countdown,
 	// (mut i32) budget.
@@ -301,14 +307,23 @@ func readVector(content []byte, base int) ([]uint32, error) {
 	return out, r.err
 }
 
-func checkExports(content []byte, base int) error {
+// checkExports refuses reserved names, and exports of a global the
+// original does not have (globals is its count), which would name an
+// appended one.
+func checkExports(content []byte, base int, globals uint32) error {
 	r := &reader{b: content, base: base}
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		name := r.name()
-		r.byte()
-		r.u32()
-		if r.err == nil && strings.HasPrefix(name, ReservedPrefix) {
+		kind := r.byte()
+		index := r.u32()
+		if r.err != nil {
+			break
+		}
+		if strings.HasPrefix(name, ReservedPrefix) {
 			return &ReservedNameError{Name: name}
+		}
+		if kind == kindGlobal && index >= globals {
+			r.fail("export %q of global %d, out of range", name, index)
 		}
 	}
 	return r.err
@@ -404,11 +419,29 @@ func (m *moduleInfo) rewriteBody(out, raw []byte, base int, params uint32) ([]by
 	r.pos = code
 	copied := code
 	for !r.done() {
-		if r.instruction() == opLoop {
+		at := r.pos
+		switch op := r.instruction(); op {
+		case opLoop:
 			out = append(out, raw[copied:r.pos]...)
 			out = m.appendLoopCheck(out, k)
 			copied = r.pos
+		case opLocalGet, opLocalSet, opLocalTee, opGlobalGet, opGlobalSet:
+			// An index the original does not have would be valid after
+			// the rewrite, and name the countdown or the flag: a module
+			// could then reset them and never be stopped. The original is
+			// invalid; refuse it rather than make it valid.
+			ir := &reader{b: raw, pos: at + 1, base: base}
+			index := ir.u32()
+			if op >= opGlobalGet && index >= m.flag {
+				return nil, malformed(base+at, "global index %d out of range", index)
+			}
+			if op < opGlobalGet && uint64(index) >= locals {
+				return nil, malformed(base+at, "local index %d out of range", index)
+			}
 		}
+	}
+	if r.err != nil {
+		return nil, r.err
 	}
 	return append(out, raw[copied:]...), nil
 }

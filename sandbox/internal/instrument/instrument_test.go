@@ -316,3 +316,32 @@ func exportSection(name string) []byte {
 	content = append(content, kindGlobal, 0)
 	return append(globals, appendSection(nil, secExport, content)...)
 }
+
+// A module whose code names a global or local it does not have is invalid,
+// but the rewrite would make it valid, the index then naming the countdown
+// or the flag: a module could reset them and never stop. It is refused.
+func TestIndicesOfTheAddedGlobalsAndLocalAreRefused(t *testing.T) {
+	header := []byte("\x00asm\x01\x00\x00\x00")
+	types := []byte{0x01, 0x04, 0x01, 0x60, 0x00, 0x00}
+	funcs := []byte{0x03, 0x02, 0x01, 0x00}
+	cases := map[string][]byte{
+		// i32.const 5; global.set 1 (the countdown: no global is defined)
+		"global.set": {0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x05, 0x24, 0x01, 0x0b},
+		// loop; i32.const 0; local.set 0 (the loop countdown); end
+		"local.set": {0x0a, 0x0b, 0x01, 0x09, 0x00, 0x03, 0x40, 0x41, 0x00, 0x21, 0x00, 0x0b, 0x0b},
+	}
+	for name, code := range cases {
+		wasm := append(append(append(append([]byte{}, header...), types...), funcs...), code...)
+		if _, err := callable(t, wasm); err == nil {
+			t.Fatalf("%s: wazero compiles the original; the case is wrong", name)
+		}
+		if _, err := Module(wasm); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want the module refused", name, err)
+		}
+	}
+	// An export of a global the module does not have.
+	exports := appendSection(nil, secExport, append(appendName(appendU32(nil, 1), "g"), kindGlobal, 0))
+	if _, err := Module(append(append([]byte{}, header...), exports...)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("export of global 0 in a module without globals: %v, want it refused", err)
+	}
+}
