@@ -119,7 +119,8 @@ chaos:
 FUZZTIME     ?= 2m
 FUZZ_TARGETS := FuzzDescription:./host/plugin FuzzCallResult:./host/plugin \
 	FuzzParse:./host/config FuzzHTTP:./host/server \
-	FuzzFrontDoorView:./host/server
+	FuzzFrontDoorView:./host/server \
+	FuzzInstrument:./sandbox/internal/instrument
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \

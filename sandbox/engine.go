@@ -28,11 +28,29 @@ type EngineConfig struct {
 type Engine struct {
 	cache    wazero.CompilationCache
 	cacheDir string
-	// uninterruptible turns off wazero's close-on-context-done, so that a
-	// benchmark can show what the deadline costs. Only tests set it: without
-	// it an infinite loop runs forever.
-	uninterruptible bool
+	// check is how calls are stopped at their deadline. Only tests change
+	// it, to compare the instrumented check with wazero's own and with
+	// none at all.
+	check deadlineCheck
 }
+
+// deadlineCheck is a way of stopping a call at its deadline.
+type deadlineCheck int
+
+const (
+	// checkInstrumented rewrites each module at load (package instrument)
+	// so that it counts down at every function entry and loop header,
+	// enters Go every so often, and traps once the host raises its flag.
+	// It stops every shape of code and starts no goroutine per call.
+	checkInstrumented deadlineCheck = iota
+	// checkWazero is wazero's close-on-context-done: a call into Go at
+	// every loop header and a goroutine per call, and a call tree without
+	// loops is never stopped. Kept to compare with.
+	checkWazero
+	// checkNone stops nothing: a plugin that loops runs forever. It shows
+	// what a check costs.
+	checkNone
+)
 
 // compilerPlatforms are the GOOS values on which wazero's compiler runs,
 // for amd64 and arm64.
@@ -102,12 +120,13 @@ func (e *Engine) Close(ctx context.Context) error {
 }
 
 // newRuntime makes the runtime of one plugin: compiler, memory ceiling,
-// close-on-deadline, and the shared cache.
+// and the shared cache. wazero's close-on-context-done is off unless a
+// test asked for it: the instrumented check replaces it.
 func (e *Engine) newRuntime(ctx context.Context, limits Limits) wazero.Runtime {
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(limits.memoryPages()).
-		WithCloseOnContextDone(!e.uninterruptible)
+		WithCloseOnContextDone(e.check == checkWazero)
 	return wazero.NewRuntimeWithConfig(ctx, cfg)
 }
 

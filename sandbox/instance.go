@@ -3,9 +3,11 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/sandbox/internal/instrument"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 )
@@ -24,11 +26,38 @@ type instance struct {
 	staged []byte // what read_result hands out next
 	stdout *lineWriter
 	stderr *lineWriter
-	// done is the Done channel of what the instance runs now (a call,
+	// ctx is the context of what the instance runs now (a call,
 	// _initialize or moat_describe), so that a WASI sleep ends with it.
-	done <-chan struct{}
+	// Its Done channel is asked for only by a sleep: made on demand, it
+	// costs a call that does not sleep nothing.
+	ctx context.Context
 	// logged counts the bytes moat.log took in the current call.
 	logged int
+
+	// flag is the module's interrupt flag (instrument.InterruptExport), or
+	// nil when the engine does not instrument. Setting it to 1 makes the
+	// running code trap at its next check.
+	flag api.MutableGlobal
+	// mu orders the writes to flag and cause: the timer's, the
+	// cancellation's, Close's and the calling goroutine's.
+	mu sync.Mutex
+	// cause is why the flag was raised since the last arm (ErrTimeout,
+	// ErrCanceled or ErrClosed), or nil.
+	cause error
+	// deadline raises the flag at the deadline of the armed call. It is
+	// made once and reset for each call, which allocates nothing.
+	deadline *time.Timer
+	// caller is the context whose cancellation ends the armed call, and
+	// stopCaller undoes the callback registered on it, if any.
+	caller     context.Context
+	stopCaller func() bool
+	// timers counts the armed callbacks that have not finished: a call
+	// waits for them before the instance runs anything else, so that a
+	// late callback never stops the next call.
+	timers sync.WaitGroup
+	// onDeadline and onCancel are inst.expire and inst.cancel, made once
+	// rather than at every call.
+	onDeadline, onCancel func()
 }
 
 // sleep is the instance's WASI nanosleep (and poll_oneoff's clock wait):
@@ -39,7 +68,7 @@ func (inst *instance) sleep(ns int64) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-inst.done:
+	case <-inst.ctx.Done():
 	}
 }
 
@@ -57,7 +86,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	// Host functions called from _initialize find the instance through the
 	// context, as the module is not known until instantiation returns.
 	ctx = context.WithValue(ctx, instanceKey{}, inst)
-	inst.done = ctx.Done()
+	inst.ctx = ctx
+	inst.onDeadline, inst.onCancel = inst.expire, inst.cancel
 	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
@@ -69,8 +99,109 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.call = mod.ExportedFunction(abi.ExportCall)
 	inst.describe = mod.ExportedFunction(abi.ExportDescribe)
+	inst.flag, _ = mod.ExportedGlobal(instrument.InterruptExport).(api.MutableGlobal)
 	p.byModule.Store(mod, inst)
+	// The module's start function, then _initialize, under the deadline.
+	inst.arm(ctx, ctx)
+	for _, name := range []string{instrument.StartExport, abi.ExportInitialize} {
+		if fn := mod.ExportedFunction(name); fn != nil {
+			if _, err = fn.Call(ctx); err != nil {
+				break
+			}
+		}
+	}
+	inst.disarm()
+	if err != nil {
+		f := p.classify(ctx, inst, err, "_initialize")
+		p.closeInstance(inst)
+		return nil, f
+	}
 	return inst, nil
+}
+
+// arm makes the instance's next check trap once ctx's deadline passes or
+// caller is cancelled (caller is ctx, or the context ctx was derived from
+// for the call's own deadline). A call must be disarmed before the
+// instance runs anything else.
+func (inst *instance) arm(ctx, caller context.Context) {
+	if inst.flag == nil {
+		return
+	}
+	inst.mu.Lock()
+	inst.cause = nil
+	inst.flag.Set(0)
+	inst.mu.Unlock()
+	if d, ok := ctx.Deadline(); ok {
+		inst.timers.Add(1)
+		if inst.deadline == nil {
+			inst.deadline = time.AfterFunc(time.Until(d), inst.onDeadline)
+		} else {
+			inst.deadline.Reset(time.Until(d))
+		}
+	}
+	// A caller that cannot be cancelled (context.Background) needs no
+	// callback; otherwise AfterFunc starts no goroutine until it is.
+	inst.caller, inst.stopCaller = caller, nil
+	if caller.Done() != nil {
+		inst.timers.Add(1)
+		inst.stopCaller = context.AfterFunc(caller, inst.onCancel)
+	}
+}
+
+// disarm stops the callbacks arm set, or waits for those that started.
+func (inst *instance) disarm() {
+	if inst.flag == nil {
+		return
+	}
+	if inst.deadline != nil && inst.deadline.Stop() {
+		inst.timers.Done()
+	}
+	if inst.stopCaller != nil && inst.stopCaller() {
+		inst.timers.Done()
+	}
+	inst.timers.Wait()
+	inst.caller, inst.stopCaller = nil, nil
+}
+
+// expire runs at the armed call's deadline.
+func (inst *instance) expire() {
+	defer inst.timers.Done()
+	inst.raise(ErrTimeout)
+}
+
+// cancel runs when the armed call's caller is done: a deadline of the
+// caller's own is a timeout too.
+func (inst *instance) cancel() {
+	defer inst.timers.Done()
+	if errors.Is(inst.caller.Err(), context.DeadlineExceeded) {
+		inst.raise(ErrTimeout)
+		return
+	}
+	inst.raise(ErrCanceled)
+}
+
+// raise sets the interrupt flag: the code running in the instance traps
+// at its next check. The first cause is kept.
+func (inst *instance) raise(cause error) {
+	if inst.flag == nil {
+		return
+	}
+	inst.mu.Lock()
+	if inst.cause == nil {
+		inst.cause = cause
+	}
+	inst.flag.Set(1)
+	inst.mu.Unlock()
+}
+
+// interrupted returns why the flag was raised since the last arm, or nil.
+func (inst *instance) interrupted() error {
+	if inst == nil || inst.flag == nil {
+		return nil
+	}
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.cause
 }
 
 // instanceOf finds the instance a host function was called from.
@@ -94,25 +225,33 @@ func (inst *instance) flush() {
 	inst.stderr.flush()
 }
 
-// invoke runs moat_call with request in an instance, under ctx's deadline.
-func (p *Plugin) invoke(ctx context.Context, inst *instance, request []byte) ([]byte, error) {
+// invoke runs moat_call with request in an instance, under ctx's deadline;
+// caller is the context ctx was derived from, whose cancellation ends it.
+func (p *Plugin) invoke(ctx, caller context.Context, inst *instance, request []byte) ([]byte, error) {
 	inst.staged = nil
-	inst.done = ctx.Done()
+	inst.ctx = ctx
 	inst.logged = 0
 	s := inst.stack[:]
 	s[0] = uint64(len(request))
-	if err := inst.alloc.CallWithStack(ctx, s); err != nil {
+	inst.arm(ctx, caller)
+	err := inst.alloc.CallWithStack(ctx, s)
+	if err != nil {
+		inst.disarm()
 		return nil, p.classify(ctx, inst, err, abi.ExportAlloc)
 	}
 	ptr := uint32(s[0])
 	if ptr == 0 {
+		inst.disarm()
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned 0: the plugin could not allocate room for the request", len(request))
 	}
 	if !inst.mem.Write(ptr, request) {
+		inst.disarm()
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned %d, which is outside the plugin's memory", len(request), ptr)
 	}
 	s[0], s[1] = uint64(ptr), uint64(len(request))
-	if err := inst.call.CallWithStack(ctx, s); err != nil {
+	err = inst.call.CallWithStack(ctx, s)
+	inst.disarm()
+	if err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportCall)
 	}
 	// An answer after the call ended (a sleep the deadline cut short
@@ -144,9 +283,12 @@ func (p *Plugin) result(inst *instance, packed uint64, export string) ([]byte, e
 
 // describeInstance runs moat_describe.
 func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, error) {
-	inst.done = ctx.Done()
+	inst.ctx = ctx
 	s := inst.stack[:]
-	if err := inst.describe.CallWithStack(ctx, s); err != nil {
+	inst.arm(ctx, ctx)
+	err := inst.describe.CallWithStack(ctx, s)
+	inst.disarm()
+	if err != nil {
 		return nil, p.classify(ctx, inst, err, abi.ExportDescribe)
 	}
 	return p.result(inst, s[0], abi.ExportDescribe)
@@ -156,7 +298,10 @@ func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, 
 func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error) {
 	s := inst.stack[:]
 	fn := inst.mod.ExportedFunction(abi.ExportABIVersion)
-	if err := fn.CallWithStack(ctx, s); err != nil {
+	inst.arm(ctx, ctx)
+	err := fn.CallWithStack(ctx, s)
+	inst.disarm()
+	if err != nil {
 		return 0, p.classify(ctx, inst, err, abi.ExportABIVersion)
 	}
 	return uint32(s[0]), nil
@@ -164,7 +309,21 @@ func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error)
 
 // classify turns an error from wazero into a Fault of the right kind.
 func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export string) *Fault {
+	// The instrumented check trapped because the host raised the flag.
+	switch inst.interrupted() {
+	case ErrTimeout:
+		return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+	case ErrCanceled:
+		return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
+	case ErrClosed:
+		return fault(p.name, ErrClosed, err, "%s was stopped: the plugin is unloaded", what(export))
+	}
 	if exit, ok := errorsAs[*sys.ExitError](err); ok {
+		if p.closing() {
+			// Close closed the module under the call before its check
+			// saw the flag.
+			return fault(p.name, ErrClosed, err, "%s was stopped: the plugin is unloaded", what(export))
+		}
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
 			return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
@@ -191,6 +350,13 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export
 		return fault(p.name, ErrTrap, err, "%s trapped: %s (at %s)", what(export), first, frame)
 	}
 	return fault(p.name, ErrTrap, err, "%s trapped: %s", what(export), first)
+}
+
+// closing reports whether Close has begun.
+func (p *Plugin) closing() bool {
+	p.pool.mu.Lock()
+	defer p.pool.mu.Unlock()
+	return p.pool.closed
 }
 
 func (p *Plugin) outOfMemory(err error, export string) *Fault {

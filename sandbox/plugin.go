@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moat-mcp/moat/abi"
+	"github.com/moat-mcp/moat/sandbox/internal/instrument"
 	"github.com/moat-mcp/moat/sandbox/internal/rootfs"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
@@ -76,11 +77,18 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		}
 	}()
 
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+	var err error
+	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
 		return nil, fmt.Errorf("plugin %q: instantiating WASI: %w", spec.Name, err)
 	}
+	wasm := spec.Wasm
+	if e.check == checkInstrumented {
+		if wasm, err = instrumentModule(spec.Name, wasm); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
-	compiled, err := p.rt.CompileModule(ctx, spec.Wasm)
+	compiled, err := p.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, compileError(spec.Name, limits, err)
 	}
@@ -97,8 +105,10 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 	}
 	// WASI as the ABI says: args [name], no environment, real clocks,
 	// cryptographic randomness, no file system until Grant mounts the
-	// granted folders. _initialize is the only
-	// start function; _start was refused by validate.
+	// granted folders. No start function runs inside instantiation, where
+	// the deadline check cannot reach it: newInstance calls the module's
+	// start function and _initialize itself (_start was refused by
+	// validate).
 	p.modConfig = wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(spec.Name).
@@ -106,7 +116,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(rand.Reader).
-		WithStartFunctions(abi.ExportInitialize)
+		WithStartFunctions()
 
 	inst, err := p.newInstance(ctx)
 	if err != nil {
@@ -203,6 +213,20 @@ func compileError(name string, limits Limits, err error) error {
 		Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
 }
 
+// instrumentModule adds the deadline check to a module.
+func instrumentModule(name string, wasm []byte) ([]byte, error) {
+	out, err := instrument.Module(wasm)
+	if err == nil {
+		return out, nil
+	}
+	if reserved, ok := errorsAs[*instrument.ReservedNameError](err); ok {
+		return nil, &LoadError{Plugin: name, Problem: reserved.Error(), Err: err,
+			Fix: fmt.Sprintf("rename or remove the export %q: names beginning with %q belong to the host", reserved.Name, instrument.ReservedPrefix)}
+	}
+	return nil, &LoadError{Plugin: name, Problem: "is not a WebAssembly module wazero can compile", Err: err,
+		Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
+}
+
 // loadFault wraps a fault met at load in a LoadError that says what to do.
 func loadFault(err error, step string) error {
 	var f *Fault
@@ -243,8 +267,8 @@ func (p *Plugin) Call(ctx context.Context, request []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
-	out, err := p.invoke(ctx, inst, request)
+	callCtx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
+	out, err := p.invoke(callCtx, ctx, inst, request)
 	cancel()
 	p.release(inst, err == nil)
 	return out, err
@@ -255,8 +279,15 @@ func (p *Plugin) Call(ctx context.Context, request []byte) ([]byte, error) {
 func (p *Plugin) Close(ctx context.Context) error {
 	p.pool.mu.Lock()
 	p.pool.closed = true
+	p.pool.live -= len(p.pool.idle)
 	p.pool.idle = nil
 	p.pool.mu.Unlock()
+	// A call still running stops at its next check; it is then released
+	// as faulted, which counts it out of the pool.
+	p.byModule.Range(func(_, v any) bool {
+		v.(*instance).raise(ErrClosed)
+		return true
+	})
 	err := p.rt.Close(ctx)
 	p.closeMounts()
 	return err

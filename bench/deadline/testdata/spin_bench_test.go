@@ -1,9 +1,10 @@
 package sandbox_test
 
 // This file is not built where it lies: make bench lays it into ./sandbox
-// with go test -overlay (bench/deadline/overlay.json), because the switch
-// that turns the deadline off, Engine.SetUninterruptible, exists only in
-// the sandbox package's own tests.
+// with go test -overlay (bench/deadline/overlay.json), because the
+// switches between deadline checks, Engine.SetWazeroCheck and
+// Engine.SetUninterruptible, exist only in the sandbox package's own
+// tests.
 
 import (
 	"context"
@@ -21,9 +22,9 @@ import (
 const spinRounds = 100_000
 
 // BenchmarkSpin measures one call of a CPU-bound Go plugin
-// (bench/plugins/spin) with the per-call deadline enforced, as moat always
-// runs, and without it, to show what wazero's close-on-context-done costs
-// a plugin that loops: it checks at every loop iteration.
+// (bench/plugins/spin) with the per-call deadline enforced by moat's
+// instrumented check, as moat runs, by wazero's close-on-context-done (which
+// calls into Go at every loop iteration), and with no check at all.
 func BenchmarkSpin(b *testing.B) {
 	root := testplugin.Root(b)
 	out := filepath.Join(b.TempDir(), "spin.wasm")
@@ -38,16 +39,17 @@ func BenchmarkSpin(b *testing.B) {
 		b.Fatal(err)
 	}
 	request := []byte(`{"method":"tools/call","params":{"name":"spin","arguments":{"rounds":"` + strconv.Itoa(spinRounds) + `"}}}`)
-	for _, deadline := range []bool{true, false} {
-		name := "deadline"
-		if !deadline {
-			name = "no-deadline"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, check := range []struct {
+		name string
+		set  func(*sandbox.Engine)
+	}{
+		{"deadline", func(*sandbox.Engine) {}},
+		{"wazero-check", (*sandbox.Engine).SetWazeroCheck},
+		{"no-deadline", (*sandbox.Engine).SetUninterruptible},
+	} {
+		b.Run(check.name, func(b *testing.B) {
 			e := newEngine(b)
-			if !deadline {
-				e.SetUninterruptible()
-			}
+			check.set(e)
 			p := load(b, e, sandbox.Spec{Name: "spin", Wasm: wasm})
 			ctx := context.Background()
 			if out, err := p.Call(ctx, request); err != nil {
