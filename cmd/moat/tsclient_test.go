@@ -131,6 +131,7 @@ func checkTSClient(t *testing.T, sum *tsSummary) {
 		"resources/read static",
 		"resources/read templated",
 		"resources/read unknown",
+		"resources/read unmatched",
 		"prompts/list",
 		"prompts/get",
 		"prompts/get without a required argument",

@@ -142,6 +142,14 @@ if (connected) {
     return err;
   });
 
+  // A URI that neither the resource nor the template matches never reaches
+  // the plugin: the server answers it, as MCP's SEP-2164 says, -32602.
+  await check("resources/read unmatched", async () => {
+    const err = await rpcError(() => client.readResource({ uri: "rawc://users/ada/friends" }));
+    expect(err.code === -32602, `reading rawc://users/ada/friends: code ${err.code} (${err.message}); want -32602`);
+    return err;
+  });
+
   await check("prompts/list", async () => {
     const { prompts } = await client.listPrompts();
     const review = prompts.find((p) => p.name === "rawc_review");
