@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moat-mcp/moat/internal/testplugin"
+	"github.com/moat-mcp/moat/sandbox"
 )
 
 // TestTSClient serves a plugin written in C from docs/ABI.md alone
@@ -194,5 +195,81 @@ func checkTSClient(t *testing.T, sum *tsSummary) {
 	if saw("completion/complete template variable", &values) &&
 		(!reflect.DeepEqual(values["a"], []string{"ada", "alan"}) || len(values["x"]) != 0) {
 		t.Errorf("completing rawc://users/{id}'s id: the client saw %v", values)
+	}
+}
+
+// TestRawCABI sends the C plugin, at the ABI level, requests that no client
+// can make through moat (a method the host never sends, a tool the host
+// would refuse, arguments the host would not pass) and checks it answers
+// each as docs/ABI.md says, byte for byte.
+func TestRawCABI(t *testing.T) {
+	dir := t.TempDir()
+	buildRawC(t, dir)
+	wasm, err := os.ReadFile(filepath.Join(dir, "rawc.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close(ctx)
+	p, err := engine.Load(ctx, sandbox.Spec{Name: "rawc", Wasm: wasm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if imports := p.Imports(); len(imports) != 0 {
+		t.Errorf("rawc imports %v; it needs nothing from the host", imports)
+	}
+	read := func(uri string) string { return `{"method":"resources/read","params":{"uri":"` + uri + `"}}` }
+	cases := []struct{ name, request, want string }{
+		{"unknown method", `{"method":"logging/setLevel","params":{"level":"info"}}`,
+			`{"error":{"code":-32601,"message":"method \"logging/setLevel\" is not supported by this plugin"}}`},
+		{"no method", `{"params":{}}`,
+			`{"error":{"code":-32602,"message":"the request has no method"}}`},
+		{"unknown tool", `{"method":"tools/call","params":{"name":"sub","arguments":{}}}`,
+			`{"error":{"code":-32602,"message":"unknown tool \"sub\""}}`},
+		{"add, members in another order, _meta and spaces", `{ "params" : { "_meta":{"progressToken":"x,\"}"}, "arguments" : { "b" : -5 , "a" : 9007199254740993 } , "name" : "add" } , "method" : "tools/call" }`,
+			`{"content":[{"type":"text","text":"9007199254740988"}],"structuredContent":{"sum":9007199254740988}}`},
+		{"add, a whole number with a fraction of zeros", `{"method":"tools/call","params":{"name":"add","arguments":{"a":3.00,"b":-3}}}`,
+			`{"content":[{"type":"text","text":"0"}],"structuredContent":{"sum":0}}`},
+		{"add, the extremes", `{"method":"tools/call","params":{"name":"add","arguments":{"a":-9223372036854775808,"b":9223372036854775807}}}`,
+			`{"content":[{"type":"text","text":"-1"}],"structuredContent":{"sum":-1}}`},
+		{"add, overflow", `{"method":"tools/call","params":{"name":"add","arguments":{"a":9223372036854775807,"b":1}}}`,
+			`{"content":[{"type":"text","text":"the sum does not fit in 64 bits"}],"isError":true}`},
+		{"add, too large to read", `{"method":"tools/call","params":{"name":"add","arguments":{"a":9223372036854775808,"b":0}}}`,
+			`{"content":[{"type":"text","text":"a and b must be integers between -2^63 and 2^63-1, written without an exponent"}],"isError":true}`},
+		{"read, escaped URI", read(`rawc:\/\/users\/\u0061da`),
+			`{"contents":[{"uri":"rawc://users/ada","mimeType":"text/plain","text":"Ada Lovelace"}]}`},
+		{"read, unknown user", read(`rawc://users/Ada`),
+			`{"error":{"code":-32002,"message":"resource not found: rawc://users/Ada"}}`},
+		{"read, no uri", `{"method":"resources/read","params":{"uri":7}}`,
+			`{"error":{"code":-32602,"message":"resources/read needs params.uri, a string"}}`},
+		{"prompt, escapes and a surrogate pair", `{"method":"prompts/get","params":{"name":"review","arguments":{"language":"\u00e9\ud83d\ude00\"\\\n","focus":"\ud800"}}}`,
+			`{"description":"Code review","messages":[{"role":"user","content":{"type":"text","text":"Please review the following é😀\"\\\u000a code, paying most attention to �."}}]}`},
+		{"prompt, arguments not an object", `{"method":"prompts/get","params":{"name":"review","arguments":["go"]}}`,
+			`{"error":{"code":-32602,"message":"prompt \"review\": arguments must be an object of strings"}}`},
+		{"prompt, a number for a string", `{"method":"prompts/get","params":{"name":"review","arguments":{"language":1}}}`,
+			`{"error":{"code":-32602,"message":"prompt \"review\": every argument must be a string"}}`},
+		{"unknown prompt, named with a quote", `{"method":"prompts/get","params":{"name":"re\"view"}}`,
+			`{"error":{"code":-32602,"message":"unknown prompt \"re\\\"view\""}}`},
+		{"complete, prompt by its server name", `{"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"rawc_review"},"argument":{"name":"language","value":""}}}`,
+			`{"completion":{"values":[]}}`},
+		{"complete, no value", `{"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"rawc://users/{id}"},"argument":{"name":"id"}}}`,
+			`{"completion":{"values":["ada","alan","grace","linus"]}}`},
+		{"complete, no ref", `{"method":"completion/complete","params":{"argument":{"name":"id","value":""}}}`,
+			`{"error":{"code":-32602,"message":"completion/complete needs params.ref.type and params.argument.name, strings"}}`},
+	}
+	for _, c := range cases {
+		got, err := p.Call(ctx, []byte(c.request))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if string(got) != c.want {
+			t.Errorf("%s: moat_call(%s)\n got %s\nwant %s", c.name, c.request, got, c.want)
+		}
 	}
 }
