@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-mcp/moat/internal/testplugin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -54,6 +55,35 @@ func TestShutdownEndsWithACallStuck(t *testing.T) {
 	}
 	log := srv.log.String()
 	if !strings.Contains(log, "abandoned") || !strings.Contains(log, "caps_fetch") {
+		t.Fatalf("the log does not name the abandoned call:\n%s", log)
+	}
+}
+
+// The same with a call in plugin code made only of calls, which no check at
+// a loop header interrupts: SIGTERM still ends moat, within shutdown_timeout
+// and its grace, saying what it abandoned.
+func TestShutdownEndsWithACallTreeRunning(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	testplugin.WriteTo(t, testplugin.WAT(t, "cmd/moat/testdata/calltree.wat"), dir, "calltree")
+	config := filepath.Join(dir, "moat.yaml")
+	writeFile(t, config, "plugins_dir: .\nshutdown_timeout: 1s\nlimits: {timeout: 1h}\n")
+	srv := startHTTP(t, "--config", config)
+	admin := adminURL(t, srv.log)
+	s := connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url}, "2025-11-25")
+	go s.CallTool(context.Background(), &mcp.CallToolParams{Name: "calltree_tree", Arguments: map[string]any{}})
+	eventually(t, 30*time.Second, "the call tree is running", func() bool { return inflight(t, admin) == 1 })
+
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-srv.done:
+		srv.done <- err
+	case <-time.After(60 * time.Second):
+		t.Fatalf("moat still running 60s after SIGTERM with shutdown_timeout 1s:\n%s", srv.log)
+	}
+	if log := srv.log.String(); !strings.Contains(log, "abandoned") || !strings.Contains(log, "calltree_tree") {
 		t.Fatalf("the log does not name the abandoned call:\n%s", log)
 	}
 }
