@@ -400,13 +400,14 @@ func compact(raw json.RawMessage) string {
 }
 
 func printJSON(w io.Writer, raw []byte) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	// Indented as written: decoding into an any would turn every number
+	// into a float64 and round integers past 2^53.
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
 		fmt.Fprintln(w, string(raw))
 		return
 	}
-	out, _ := json.MarshalIndent(v, "", "  ")
-	fmt.Fprintln(w, string(out))
+	fmt.Fprintln(w, out.String())
 }
 
 // configCmd is moat config check: the configuration as moat would run

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,8 +184,8 @@ func checkTSClient(t *testing.T, sum *tsSummary) {
 		Code    int
 		Message string
 	}
-	if saw("resources/read unknown", &rpcErr) && rpcErr.Code != -32002 {
-		t.Errorf("reading rawc://users/nobody: the client saw %+v; want code -32002", rpcErr)
+	if saw("resources/read unknown", &rpcErr) && rpcErr.Code != -32602 {
+		t.Errorf("reading rawc://users/nobody: the client saw %+v; want code -32602, moat's answer for every resource it does not serve", rpcErr)
 	}
 	if saw("prompts/get", &text) && text != `Please review the following go code, paying most attention to error "handling" <&>.` {
 		t.Errorf("getting rawc_review: the client saw %q", text)
@@ -271,5 +274,51 @@ func TestRawCABI(t *testing.T) {
 		if string(got) != c.want {
 			t.Errorf("%s: moat_call(%s)\n got %s\nwant %s", c.name, c.request, got, c.want)
 		}
+	}
+}
+
+// A tool's structuredContent reaches the client as the plugin wrote it: an
+// integer past 2^53 keeps its last digits, where decoding it as a number
+// on the way through would round it.
+func TestStructuredContentKeepsLargeIntegers(t *testing.T) {
+	needBuild(t)
+	plugins := t.TempDir()
+	buildRawC(t, plugins)
+	stdout, stderr, code := runMoat(t, "call", filepath.Join(plugins, "rawc.wasm"), "add", `{"a":9007199254740993,"b":0}`)
+	if code != 0 {
+		t.Fatalf("moat call: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, `9007199254740993`) || strings.Contains(stdout, `9007199254740992`) {
+		t.Fatalf("moat call rawc add 2^53+1: %s; want the sum exact in text and structuredContent", stdout)
+	}
+	// Over MCP, read as bytes: a client that decodes numbers into float64
+	// (the go-sdk's and JavaScript's do) would round them itself.
+	srv := startHTTP(t, "--plugins", plugins)
+	post := func(session, body string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := post("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	session := resp.Header.Get("Mcp-Session-Id")
+	if session == "" {
+		t.Fatalf("initialize: %d, no session", resp.StatusCode)
+	}
+	post(session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	_, body := post(session, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"rawc_add","arguments":{"a":9007199254740993,"b":0}}}`)
+	if !strings.Contains(body, `"structuredContent":{"sum":9007199254740993}`) {
+		t.Fatalf("over MCP the answer is %s; want structuredContent {\"sum\":9007199254740993}", body)
 	}
 }

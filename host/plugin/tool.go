@@ -149,6 +149,12 @@ func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 	if err := json.Unmarshal(out, decoded); err != nil {
 		return nil, bad("it is not a CallToolResult MCP clients can read: %s", t.Plugin.quote(err.Error()))
 	}
+	// The go-sdk decodes structuredContent into an any, where a number
+	// becomes a float64 and an integer past 2^53 loses its last digits:
+	// what goes on is the plugin's JSON as written, checked below.
+	if len(res.StructuredContent) > 0 && string(res.StructuredContent) != "null" {
+		decoded.StructuredContent = res.StructuredContent
+	}
 	if t.output != nil && !res.IsError {
 		if len(res.StructuredContent) == 0 {
 			return nil, bad("the tool declares an outputSchema but the result has no structuredContent")

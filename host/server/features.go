@@ -234,6 +234,14 @@ func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 	if err == nil {
 		res, err = rescrub(secrets, raw, res)
 	}
+	// A plugin says a URI its template matches is not one of its own with
+	// -32002, as the ABI asks; clients get the one answer moat gives for
+	// every resource it does not serve.
+	var proto *plugin.ProtocolError
+	if errors.As(err, &proto) && proto.Code == abi.CodeResourceNotFound {
+		s.finish(fc, secrets, err)
+		return nil, mcp.ResourceNotFoundError(uri)
+	}
 	return res, s.finish(fc, secrets, err)
 }
 
@@ -266,6 +274,11 @@ func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 		return nil, unknown
 	}
 	defer pr.Plugin.Leave()
+	for _, a := range pr.Def.Arguments {
+		if _, given := req.Params.Arguments[a.Name]; a.Required && !given {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("prompt %q needs the argument %q", name, a.Name)}
+		}
+	}
 	fc := &featureCall{method: "prompts/get", name: name, p: p, plugin: pr.Plugin}
 	ctx, end, err := s.begin(ctx, fc)
 	if err != nil {
