@@ -200,9 +200,9 @@ func TestChaosHostilePlugins(t *testing.T) {
 }
 
 // TestChaosSleepingPlugin: a plugin that sleeps through WASI (poll_oneoff,
-// which the ABI allows) for an hour under a 1s deadline. wazero's
-// close-on-context-done stops running wasm code but not a blocked host
-// function, so moat's WASI sleep ends with the call itself; the call must
+// which the ABI allows) for an hour under a 1s deadline. The deadline check
+// moat instruments into a module stops running wasm code but not a blocked
+// host function, so moat's WASI sleep ends with the call itself; the call must
 // end at its deadline, freeing its instance and its caller.
 func TestChaosSleepingPlugin(t *testing.T) {
 	h := startHost(t, "plugins:\n  sleeper: {limits: {timeout: 1s}}\n", map[string][]byte{
