@@ -43,13 +43,23 @@ func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 		if capability == "" {
 			continue
 		}
-		refused := []byte(fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, capability, p.name))
+		// Before Grant the plugin is describing itself, and ABI v1 runs
+		// _initialize and moat_describe with nothing granted; a host that
+		// serves no capability at all (a library use of the sandbox) is
+		// the other case.
+		describingMsg := []byte(fmt.Sprintf("moat.%s: plugin %q called it while describing itself, and _initialize and moat_describe run with no capability granted (docs/ABI.md); call it from moat_call instead", name, p.name))
+		refused := []byte(fmt.Sprintf("moat.%s: this host serves no %q capability to plugin %q", name, capability, p.name))
 		payloads := len(abi.Imports[name].Params) / 2 // each payload is a (ptr, len) pair
 		export(name, func(ctx context.Context, mod api.Module, stack []uint64) {
 			// The host is looked up per call: until Grant it serves none
 			// (moat_describe runs with no capability).
 			caps, ok := p.host.(Capabilities)
 			if !ok {
+				if _, describing := p.host.(logOnly); describing {
+					p.stage(ctx, mod, describingMsg)
+					stack[0] = uint64(abi.EPERM.Result())
+					return
+				}
 				p.stage(ctx, mod, refused)
 				stack[0] = uint64(abi.EPERM.Result())
 				return

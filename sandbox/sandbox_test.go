@@ -253,7 +253,7 @@ func TestHostFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), `the \"http\" capability is not available`) && !strings.Contains(string(out), `"http" capability is not available`) {
+	if !strings.Contains(string(out), `serves no "http" capability`) {
 		t.Fatalf("http_request without a grant: %s", out)
 	}
 
@@ -363,5 +363,16 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 	_, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: dir})
 	if err == nil || !strings.Contains(err.Error(), "writable by other users") {
 		t.Fatalf("world-writable cache dir: %v", err)
+	}
+}
+
+// A capability called while the plugin describes itself is refused with
+// the reason: ABI v1 runs moat_describe with nothing granted, whatever the
+// plugin is granted later.
+func TestCapabilityWhileDescribingSaysWhy(t *testing.T) {
+	host := &recordingHost{}
+	load(t, newEngine(t), sandbox.Spec{Name: "describe_caps", Wasm: wat(t, "describe_caps"), Host: host})
+	if got := host.text(); !strings.Contains(got, "moat.config_get: plugin \"describe_caps\" called it while describing itself") || !strings.Contains(got, "call it from moat_call instead") {
+		t.Fatalf("the message staged for config_get during moat_describe:\n%s", got)
 	}
 }

@@ -129,7 +129,7 @@ func (h grantHost) Capability(ctx context.Context, plugin, name string, args ...
 	case abi.ImportElicit:
 		return h.clientCall(ctx, plugin, name, h.grants.Elicitation, MethodElicit, args[0])
 	}
-	return nil, abi.EPERM, fmt.Sprintf("moat.%s: the %q capability is not available to plugin %q in this version of moat", name, abi.Capability(name), plugin)
+	return nil, abi.EPERM, fmt.Sprintf("moat.%s: this moat serves no %q capability to plugin %q", name, abi.Capability(name), plugin)
 }
 
 // notifyUpdated serves notify_resource_updated: a URI of the plugin's own

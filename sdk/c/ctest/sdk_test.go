@@ -108,7 +108,7 @@ func TestCalls(t *testing.T) {
 		{"progress token", `{"params":{"name":"echo","arguments":{"i":-3},"_meta":{"progressToken":"t"}} , "method" : "tools/call"}`,
 			result(`{"s":null,"n":null,"i":-3,"b":null,"raw":null,"progress":true}`)},
 		{"host error", `{"method":"tools/call","params":{"name":"config","arguments":{"key":"GREETING"}}}`,
-			`{"content":[{"type":"text","text":"{\"err\":\"EPERM\",\"data\":\"moat.config_get: the \\\"config\\\" capability is not available to plugin \\\"sdktest\\\" in this version of moat\"}"}]}`},
+			`{"content":[{"type":"text","text":"{\"err\":\"EPERM\",\"data\":\"moat.config_get: this host serves no \\\"config\\\" capability to plugin \\\"sdktest\\\"\"}"}]}`},
 		{"tool error", `{"method":"tools/call","params":{"name":"fail","arguments":{}}}`,
 			`{"content":[{"type":"text","text":"it \"failed\""}],"isError":true}`},
 		{"protocol error", `{"method":"tools/call","params":{"name":"reject","arguments":{}}}`,
