@@ -86,7 +86,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir})
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir, HostVersion: Version})
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ var ErrToolFailed = errors.New("tool call failed")
 // the result JSON; a tool error or fault returns a result holding the
 // message and ErrToolFailed.
 func Call(ctx context.Context, cfg *config.Config, pluginOrWasm, tool string, args []byte, log hclog.Logger) ([]byte, error) {
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir})
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir, HostVersion: Version})
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ type Inspection struct {
 // its ABI version, imports (and so the capabilities it could ever use),
 // tools, requested capabilities, size and compile time.
 func Inspect(ctx context.Context, cfg *config.Config, path string) (*Inspection, error) {
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir})
+	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir, HostVersion: Version})
 	if err != nil {
 		return nil, err
 	}

@@ -20,14 +20,19 @@ type EngineConfig struct {
 	// code in memory only.
 	CacheDir string
 	NoCache  bool
+	// HostVersion names the host in the refusal of a module that imports
+	// a host function this host lacks (ABI v1 grows by new imports, so
+	// the module is likely built for a newer host). Default "this version".
+	HostVersion string
 }
 
 // Engine compiles plugins with wazero's optimizing compiler and caches
 // the results. One Engine serves every plugin of a process; it is safe for
 // concurrent use.
 type Engine struct {
-	cache    wazero.CompilationCache
-	cacheDir string
+	cache       wazero.CompilationCache
+	cacheDir    string
+	hostVersion string
 	// check is how calls are stopped at their deadline. Only tests change
 	// it, to compare the instrumented check with wazero's own and with
 	// none at all.
@@ -66,7 +71,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") || !compilerPlatforms[runtime.GOOS] {
 		return nil, fmt.Errorf("wazero's compiler does not support %s/%s; run moat on amd64 or arm64 under Linux, macOS, Windows or a BSD", runtime.GOOS, runtime.GOARCH)
 	}
-	e := &Engine{}
+	e := &Engine{hostVersion: cfg.HostVersion}
+	if e.hostVersion == "" {
+		e.hostVersion = "this version"
+	}
 	if cfg.NoCache {
 		e.cache = wazero.NewCompilationCache()
 		return e, nil

@@ -94,7 +94,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 	}
 	p.compileTime = since(start)
 	p.compiled = compiled
-	if p.imports, err = validate(spec.Name, compiled, p.rt.Module(abi.ModuleWASI).ExportedFunctionDefinitions()); err != nil {
+	if p.imports, err = validate(spec.Name, e.hostVersion, compiled, p.rt.Module(abi.ModuleWASI).ExportedFunctionDefinitions()); err != nil {
 		return nil, err
 	}
 	if _, err := p.hostModule(p.rt).Instantiate(ctx); err != nil {

@@ -116,6 +116,7 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"describe_loop", []string{"moat_describe exceeded its 300ms deadline"}},
 		{"big_memory", []string{"needs more memory at start than its ceiling of 64MiB", "raise limits.memory"}},
 		{"wasi_unknown", []string{"wasi_snapshot_preview1.sock_teleport", "WASI preview 1 does not define"}},
+		{"future_import", []string{"imports moat.teleport, which moat this version does not provide", "a newer moat", "rebuild it without moat.teleport"}},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {

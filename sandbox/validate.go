@@ -22,7 +22,7 @@ type Import struct {
 // validate checks a compiled module against ABI v1 before any of its code
 // runs, and returns its function imports.
 // wasi holds the functions the host's WASI module exports.
-func validate(name string, m wazero.CompiledModule, wasi map[string]api.FunctionDefinition) ([]Import, error) {
+func validate(name, hostVersion string, m wazero.CompiledModule, wasi map[string]api.FunctionDefinition) ([]Import, error) {
 	refuse := func(problem, fix string) error {
 		return &LoadError{Plugin: name, Problem: problem, Fix: fix}
 	}
@@ -44,8 +44,10 @@ func validate(name string, m wazero.CompiledModule, wasi map[string]api.Function
 		case abi.ModuleMoat:
 			want, ok := abi.Imports[fn]
 			if !ok {
-				return nil, refuse(fmt.Sprintf("imports moat.%s, which ABI v1 does not define", fn),
-					"import only the host functions listed in docs/ABI.md, or rebuild against a current SDK")
+				// ABI v1 grows by new imports (docs/ABI.md, Versioning): one
+				// this host lacks most likely comes from a newer host.
+				return nil, refuse(fmt.Sprintf("imports moat.%s, which moat %s does not provide: it serves the imports of ABI v1 that docs/ABI.md lists, and a plugin built for a newer moat may use one added since", fn, hostVersion),
+					"run the plugin on the newer moat it was built for, or rebuild it without moat."+fn)
 			}
 			if !sameSignature(want, sig) {
 				return nil, refuse(fmt.Sprintf("imports moat.%s with signature %s, but ABI v1 defines it as %s", fn, sig, want),
