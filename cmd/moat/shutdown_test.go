@@ -42,6 +42,7 @@ func TestShutdownEndsWithACallStuck(t *testing.T) {
 	go s.CallTool(context.Background(), &mcp.CallToolParams{Name: "caps_fetch", Arguments: map[string]any{"url": upstream.URL + "/never"}})
 	eventually(t, 30*time.Second, "the call reaches the upstream", reached.Load)
 
+	signalled := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +51,7 @@ func TestShutdownEndsWithACallStuck(t *testing.T) {
 	select {
 	case err := <-srv.done:
 		srv.done <- err
+		t.Logf("moat exited %v after SIGTERM (shutdown_timeout 1s): %v", time.Since(signalled).Round(time.Millisecond), err)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("moat still running 30s after SIGTERM with shutdown_timeout 1s:\n%s", srv.log)
 	}
@@ -74,12 +76,14 @@ func TestShutdownEndsWithACallTreeRunning(t *testing.T) {
 	go s.CallTool(context.Background(), &mcp.CallToolParams{Name: "calltree_tree", Arguments: map[string]any{}})
 	eventually(t, 30*time.Second, "the call tree is running", func() bool { return inflight(t, admin) == 1 })
 
+	signalled := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case err := <-srv.done:
 		srv.done <- err
+		t.Logf("moat exited %v after SIGTERM (shutdown_timeout 1s): %v", time.Since(signalled).Round(time.Millisecond), err)
 	case <-time.After(60 * time.Second):
 		t.Fatalf("moat still running 60s after SIGTERM with shutdown_timeout 1s:\n%s", srv.log)
 	}

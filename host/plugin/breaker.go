@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 	"github.com/sony/gobreaker/v2"
@@ -66,14 +67,16 @@ type breaker struct {
 }
 
 func newBreaker(plugin string, s BreakerSettings, log hclog.Logger, metrics *observe.Metrics, secrets *observe.Secrets) *breaker {
+	// Zero fields take the configuration's defaults, kept in one place.
+	d := config.DefaultBreaker
 	if s.Failures <= 0 {
-		s.Failures = 5
+		s.Failures = d.Failures
 	}
 	if s.OpenFor <= 0 {
-		s.OpenFor = 30 * time.Second
+		s.OpenFor = time.Duration(d.OpenFor)
 	}
 	if s.HalfOpenCalls <= 0 {
-		s.HalfOpenCalls = 1
+		s.HalfOpenCalls = d.HalfOpenCalls
 	}
 	b := &breaker{settings: s, secrets: secrets}
 	if log == nil {
