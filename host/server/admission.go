@@ -84,7 +84,7 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		}
 		p := auth.PrincipalFrom(r.Context())
 		if p == nil {
-			p = s.opts.Fallback
+			p = frontFrom(r.Context()).Fallback
 		}
 		id, share := "anonymous", false
 		if p != nil {

@@ -60,13 +60,15 @@ func localOrigin(r *http.Request, origin string) bool {
 // and bodies that are not one unambiguous JSON-RPC message (400, see
 // readView). It reads each POST body once, and passes its view of the
 // message on in the request context for the layers after it.
-func (s *Server) edge(next http.Handler) http.Handler {
-	cfg := s.opts.HTTP
+func (s *Server) edge(f *Front, next http.Handler) http.Handler {
 	allowed := map[string]bool{}
-	for _, o := range cfg.AllowedOrigins {
+	for _, o := range f.AllowedOrigins {
 		allowed[strings.TrimSuffix(o, "/")] = true
 	}
-	limit := int64(cfg.MaxBody)
+	limit := int64(f.MaxBody)
+	if limit <= 0 {
+		limit = int64(config.DefaultMaxBody)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !allowed[origin] && !localOrigin(r, origin) {
 			http.Error(w, fmt.Sprintf("origin %s may not call this server; an operator can add it to http.allowed_origins", origin), http.StatusForbidden)
@@ -93,8 +95,8 @@ func (s *Server) edge(next http.Handler) http.Handler {
 		v, verr := readView(body)
 		if verr != nil {
 			s.opts.Metrics.Reject("invalid_request")
-			if s.opts.Audit != nil {
-				s.opts.Audit.Record(observe.Record{
+			if f.Audit != nil {
+				f.Audit.Record(observe.Record{
 					Principal: "unknown", Transport: "http", Outcome: "invalid_request", Reason: verr.label, Remote: r.RemoteAddr,
 				}, nil)
 			}

@@ -130,12 +130,13 @@ func (s *Server) begin(ctx context.Context, fc *featureCall) (context.Context, f
 		s.opts.Metrics.Reject("draining")
 		return nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: errDraining}
 	}
-	if n := s.inflight.Add(1); s.opts.MaxInflight > 0 && n > int64(s.opts.MaxInflight) {
+	maxInflight := frontFrom(ctx).MaxInflight
+	if n := s.inflight.Add(1); maxInflight > 0 && n > int64(maxInflight) {
 		s.inflight.Add(-1)
 		s.calls.done(run)
 		cancel()
 		s.opts.Metrics.Reject("max_inflight")
-		return nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", s.opts.MaxInflight)}
+		return nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", maxInflight)}
 	}
 	s.opts.Metrics.InflightAdd(1)
 	fc.start = time.Now()
@@ -149,7 +150,7 @@ func (s *Server) begin(ctx context.Context, fc *featureCall) (context.Context, f
 
 // finish audits and counts a request, and turns a failure into the
 // JSON-RPC error the client sees, scrubbed of secrets.
-func (s *Server) finish(fc *featureCall, secrets *observe.Secrets, err error) error {
+func (s *Server) finish(ctx context.Context, fc *featureCall, secrets *observe.Secrets, err error) error {
 	elapsed := time.Since(fc.start)
 	outcome := "ok"
 	if err != nil {
@@ -173,15 +174,15 @@ func (s *Server) finish(fc *featureCall, secrets *observe.Secrets, err error) er
 			err = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
 		}
 	}
-	s.audit(fc.p, fc.method, secrets.Scrub(fc.name), fc.plugin.Name, outcome, "", elapsed, nil)
+	s.audit(ctx, fc.p, fc.method, secrets.Scrub(fc.name), fc.plugin.Name, outcome, "", elapsed, nil)
 	s.opts.Metrics.ObservePluginRequest(fc.plugin.Name, fc.method, outcome)
 	return err
 }
 
 // secretsFor are the secrets to scrub from what p is sent: the
 // configuration's and p's own bearer token.
-func (s *Server) secretsFor(p *auth.Principal) *observe.Secrets {
-	secrets := s.opts.Secrets
+func (s *Server) secretsFor(ctx context.Context, p *auth.Principal) *observe.Secrets {
+	secrets := frontFrom(ctx).Secrets
 	if secrets != nil && p != nil && p.Token != "" {
 		secrets = secrets.WithExtra(p.Token)
 	}
@@ -206,16 +207,17 @@ func rescrub[T any](secrets *observe.Secrets, raw json.RawMessage, decoded *T) (
 }
 
 // allowed reports whether p may use the item of kind named name.
-func (s *Server) allowed(p *auth.Principal, kind policy.Kind, name string) bool {
-	return s.opts.Policy == nil || s.opts.Policy.Allowed(subject(p), kind, name)
+func (s *Server) allowed(ctx context.Context, p *auth.Principal, kind policy.Kind, name string) bool {
+	pol := frontFrom(ctx).Policy
+	return pol == nil || pol.Allowed(subject(p), kind, name)
 }
 
 // readResource serves resources/read for every resource and template.
 func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	uri := req.Params.URI
-	p := s.principal(req.GetExtra())
-	if !s.allowed(p, policy.Resource, uri) {
-		s.audit(p, "resources/read", uri, "", "denied", "", 0, nil)
+	p := s.principal(ctx, req.GetExtra())
+	if !s.allowed(ctx, p, policy.Resource, uri) {
+		s.audit(ctx, p, "resources/read", uri, "", "denied", "", 0, nil)
 		return nil, mcp.ResourceNotFoundError(uri)
 	}
 	owner, ok := s.routeResource(uri)
@@ -229,7 +231,7 @@ func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 		return nil, err
 	}
 	defer end()
-	secrets := s.secretsFor(p)
+	secrets := s.secretsFor(ctx, p)
 	raw, res, err := owner.ReadResource(ctx, uri)
 	if err == nil {
 		res, err = rescrub(secrets, raw, res)
@@ -239,10 +241,10 @@ func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 	// every resource it does not serve.
 	var proto *plugin.ProtocolError
 	if errors.As(err, &proto) && proto.Code == abi.CodeResourceNotFound {
-		s.finish(fc, secrets, err)
+		s.finish(ctx, fc, secrets, err)
 		return nil, mcp.ResourceNotFoundError(uri)
 	}
-	return res, s.finish(fc, secrets, err)
+	return res, s.finish(ctx, fc, secrets, err)
 }
 
 // routeResource finds the plugin serving uri and counts the request as in
@@ -263,10 +265,10 @@ func (s *Server) routeResource(uri string) (*plugin.Plugin, bool) {
 // getPrompt serves prompts/get for every prompt.
 func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	name := req.Params.Name
-	p := s.principal(req.GetExtra())
+	p := s.principal(ctx, req.GetExtra())
 	unknown := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown prompt %q", name)}
-	if !s.allowed(p, policy.Prompt, name) {
-		s.audit(p, "prompts/get", name, "", "denied", "", 0, nil)
+	if !s.allowed(ctx, p, policy.Prompt, name) {
+		s.audit(ctx, p, "prompts/get", name, "", "denied", "", 0, nil)
 		return nil, unknown
 	}
 	pr, ok := s.routePrompt(name)
@@ -285,12 +287,12 @@ func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 		return nil, err
 	}
 	defer end()
-	secrets := s.secretsFor(p)
+	secrets := s.secretsFor(ctx, p)
 	raw, res, err := pr.Plugin.GetPrompt(ctx, pr.Def.Name, req.Params.Arguments)
 	if err == nil {
 		res, err = rescrub(secrets, raw, res)
 	}
-	return res, s.finish(fc, secrets, err)
+	return res, s.finish(ctx, fc, secrets, err)
 }
 
 func (s *Server) routePrompt(name string) (*plugin.Prompt, bool) {
@@ -317,7 +319,7 @@ func noCompletion() *mcp.CompleteResult {
 // nothing.
 func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 	ref := req.Params.Ref
-	p := s.principal(req.GetExtra())
+	p := s.principal(ctx, req.GetExtra())
 	params := abi.CompleteParams{Argument: abi.CompleteArgument{Name: req.Params.Argument.Name, Value: req.Params.Argument.Value}}
 	if c := req.Params.Context; c != nil {
 		params.Context = &abi.CompleteContext{Arguments: c.Arguments}
@@ -327,14 +329,14 @@ func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.C
 	switch ref.Type {
 	case abi.RefPrompt:
 		pr, ok := s.reg.Prompt(ref.Name)
-		if !ok || !s.allowed(p, policy.Prompt, ref.Name) {
+		if !ok || !s.allowed(ctx, p, policy.Prompt, ref.Name) {
 			return noCompletion(), nil
 		}
 		owner, name = pr.Plugin, ref.Name
 		params.Ref = abi.CompleteReference{Type: abi.RefPrompt, Name: pr.Def.Name}
 	case abi.RefResource:
 		t, ok := s.reg.Template(ref.URI)
-		if !ok || !s.allowed(p, policy.Resource, ref.URI) {
+		if !ok || !s.allowed(ctx, p, policy.Resource, ref.URI) {
 			return noCompletion(), nil
 		}
 		owner, name = t.Plugin, ref.URI
@@ -352,21 +354,21 @@ func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.C
 		return nil, err
 	}
 	defer end()
-	secrets := s.secretsFor(p)
+	secrets := s.secretsFor(ctx, p)
 	raw, res, err := owner.Complete(ctx, params)
 	if err == nil {
 		res, err = rescrub(secrets, raw, res)
 	}
-	return res, s.finish(fc, secrets, err)
+	return res, s.finish(ctx, fc, secrets, err)
 }
 
 // subscribe accepts a subscription to a resource the caller may read; the
 // go-sdk keeps it with the session, and ResourceUpdated reaches it.
-func (s *Server) subscribe(_ context.Context, req *mcp.SubscribeRequest) error {
+func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
 	uri := req.Params.URI
-	p := s.principal(req.GetExtra())
-	if !s.allowed(p, policy.Resource, uri) {
-		s.audit(p, "resources/subscribe", uri, "", "denied", "", 0, nil)
+	p := s.principal(ctx, req.GetExtra())
+	if !s.allowed(ctx, p, policy.Resource, uri) {
+		s.audit(ctx, p, "resources/subscribe", uri, "", "denied", "", 0, nil)
 		return mcp.ResourceNotFoundError(uri)
 	}
 	if _, _, _, ok := s.reg.ResourceFor(uri); !ok {
@@ -393,22 +395,22 @@ func (s *Server) ResourceUpdated(uri string) {
 func (s *Server) filterFeatures(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		res, err := next(ctx, method, req)
-		if err != nil || s.opts.Policy == nil {
+		if err != nil || frontFrom(ctx).Policy == nil {
 			return res, err
 		}
-		p := s.principal(req.GetExtra())
+		p := s.principal(ctx, req.GetExtra())
 		switch list := res.(type) {
 		case *mcp.ListResourcesResult:
 			out := *list
-			out.Resources = keep(list.Resources, func(r *mcp.Resource) bool { return s.allowed(p, policy.Resource, r.URI) })
+			out.Resources = keep(list.Resources, func(r *mcp.Resource) bool { return s.allowed(ctx, p, policy.Resource, r.URI) })
 			return &out, nil
 		case *mcp.ListResourceTemplatesResult:
 			out := *list
-			out.ResourceTemplates = keep(list.ResourceTemplates, func(t *mcp.ResourceTemplate) bool { return s.allowed(p, policy.Resource, t.URITemplate) })
+			out.ResourceTemplates = keep(list.ResourceTemplates, func(t *mcp.ResourceTemplate) bool { return s.allowed(ctx, p, policy.Resource, t.URITemplate) })
 			return &out, nil
 		case *mcp.ListPromptsResult:
 			out := *list
-			out.Prompts = keep(list.Prompts, func(pr *mcp.Prompt) bool { return s.allowed(p, policy.Prompt, pr.Name) })
+			out.Prompts = keep(list.Prompts, func(pr *mcp.Prompt) bool { return s.allowed(ctx, p, policy.Prompt, pr.Name) })
 			return &out, nil
 		}
 		return res, nil

@@ -21,13 +21,27 @@ import (
 
 // principal is who sent an MCP request: the one its token names, or the
 // transport's fallback (anonymous over HTTP without auth, local over stdio).
-func (s *Server) principal(extra *mcp.RequestExtra) *auth.Principal {
+func (s *Server) principal(ctx context.Context, extra *mcp.RequestExtra) *auth.Principal {
 	if extra != nil {
 		if p := auth.FromTokenInfo(extra.TokenInfo); p != nil {
 			return p
 		}
 	}
-	return s.opts.Fallback
+	return frontFrom(ctx).Fallback
+}
+
+// pinFront is the outermost receiving middleware: it serves the request
+// under the Front its HTTP request was admitted under, or over stdio under
+// the current one, held until the request is answered.
+func (s *Server) pinFront(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		f := s.frontOf(req)
+		if f == nil {
+			f = s.acquire()
+			defer f.release()
+		}
+		return next(withFront(ctx, f), method, req)
+	}
 }
 
 // subject is what the policy knows of a principal.
@@ -60,28 +74,29 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 				s.opts.Metrics.Request(methodLabel(method), outcome, time.Since(start).Seconds())
 			}()
 		}
-		if s.opts.Policy == nil {
+		f := frontFrom(ctx)
+		if f.Policy == nil {
 			return next(ctx, method, req)
 		}
-		p := s.principal(req.GetExtra())
+		p := s.principal(ctx, req.GetExtra())
 		sub := subject(p)
 		switch r := req.(type) {
 		case *mcp.CallToolRequest:
 			name := r.Params.Name
-			if !s.opts.Policy.Allowed(sub, policy.Tool, name) {
-				s.audit(p, "tools/call", name, "", "denied", "", 0, r.Params.Arguments)
+			if !f.Policy.Allowed(sub, policy.Tool, name) {
+				s.audit(ctx, p, "tools/call", name, "", "denied", "", 0, r.Params.Arguments)
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
 			}
 			if s.transport == "stdio" {
-				if d := s.opts.Policy.Take(sub, name, true); !d.OK {
+				if d := f.Policy.Take(sub, name, true); !d.OK {
 					s.opts.Metrics.Limited(d.Scope)
-					s.audit(p, "tools/call", name, "", "rate_limited", d.Scope, 0, r.Params.Arguments)
+					s.audit(ctx, p, "tools/call", name, "", "rate_limited", d.Scope, 0, r.Params.Arguments)
 					return nil, rateLimitedError(d)
 				}
 			}
 		default:
 			if s.transport == "stdio" {
-				if d := s.opts.Policy.Take(sub, "", runsPlugin[method]); !d.OK {
+				if d := f.Policy.Take(sub, "", runsPlugin[method]); !d.OK {
 					s.opts.Metrics.Limited(d.Scope)
 					return nil, rateLimitedError(d)
 				}
@@ -94,7 +109,7 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 		if list, ok := res.(*mcp.ListToolsResult); ok {
 			visible := list.Tools[:0:0]
 			for _, t := range list.Tools {
-				if s.opts.Policy.Allowed(sub, policy.Tool, t.Name) {
+				if f.Policy.Allowed(sub, policy.Tool, t.Name) {
 					visible = append(visible, t)
 				}
 			}
@@ -125,13 +140,14 @@ func retryMillis(d time.Duration) int64 {
 // layer, so that a refusal is a 429 with Retry-After.
 func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.Policy == nil || r.Method != http.MethodPost {
+		f := frontFrom(r.Context())
+		if f.Policy == nil || r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
 		}
 		p := auth.PrincipalFrom(r.Context())
 		if p == nil {
-			p = s.opts.Fallback
+			p = f.Fallback
 		}
 		sub := subject(p)
 		msg := viewFrom(r.Context())
@@ -139,11 +155,11 @@ func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // a response the client sends back spends no tokens
 			return
 		}
-		if msg.Method == "tools/call" && !s.opts.Policy.Allowed(sub, policy.Tool, msg.Name) {
+		if msg.Method == "tools/call" && !f.Policy.Allowed(sub, policy.Tool, msg.Name) {
 			next.ServeHTTP(w, r) // the MCP layer refuses it as an unknown tool; it spends no tokens
 			return
 		}
-		d := s.opts.Policy.Take(sub, msg.Name, runsPlugin[msg.Method])
+		d := f.Policy.Take(sub, msg.Name, runsPlugin[msg.Method])
 		if !d.OK {
 			s.opts.Metrics.Limited(d.Scope)
 			if msg.Method == "tools/call" {
@@ -159,15 +175,16 @@ func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
 }
 
 // audit records one call or refusal seen at the MCP layer.
-func (s *Server) audit(p *auth.Principal, method, tool, plugin, outcome, reason string, d time.Duration, args json.RawMessage) {
-	if s.opts.Audit == nil {
+func (s *Server) audit(ctx context.Context, p *auth.Principal, method, tool, plugin, outcome, reason string, d time.Duration, args json.RawMessage) {
+	a := frontFrom(ctx).Audit
+	if a == nil {
 		return
 	}
 	id := "anonymous"
 	if p != nil {
 		id = p.ID
 	}
-	s.opts.Audit.Record(observe.Record{
+	a.Record(observe.Record{
 		Time: time.Now(), Principal: id, Transport: s.transport, Method: method, Tool: tool, Plugin: plugin,
 		Outcome: outcome, Reason: reason, DurationMS: float64(d.Microseconds()) / 1000,
 	}, args)
@@ -175,14 +192,15 @@ func (s *Server) audit(p *auth.Principal, method, tool, plugin, outcome, reason 
 
 // auditHTTP records a refusal at the HTTP layer, with the client's address.
 func (s *Server) auditHTTP(r *http.Request, p *auth.Principal, tool, outcome, reason string, args json.RawMessage) {
-	if s.opts.Audit == nil {
+	a := frontFrom(r.Context()).Audit
+	if a == nil {
 		return
 	}
 	id := "anonymous"
 	if p != nil {
 		id = p.ID
 	}
-	s.opts.Audit.Record(observe.Record{
+	a.Record(observe.Record{
 		Time: time.Now(), Principal: id, Transport: "http", Method: "tools/call", Tool: tool,
 		Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
 	}, args)

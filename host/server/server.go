@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,9 @@ type Server struct {
 	sessions *tally // 2025-11-25 sessions open, for http.max_sessions
 	book     sessionBook
 	streams  *tally // event streams held open, for http.max_streams
+
+	frontState
+	inner http.Handler // the chain after the front door, shared by every Front
 }
 
 // New registers every tool of reg with a new MCP server.
@@ -77,7 +81,9 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 		SubscribeHandler:   s.subscribe,
 		UnsubscribeHandler: s.unsubscribe,
 	})
-	s.mcp.AddReceivingMiddleware(s.frontDoor, s.filterFeatures)
+	s.SetFront(&Front{Auth: opts.Auth, Policy: opts.Policy, Audit: opts.Audit, Secrets: opts.Secrets, Fallback: opts.Fallback,
+		AllowedOrigins: opts.HTTP.AllowedOrigins, MaxBody: opts.HTTP.MaxBody, MaxInflight: opts.MaxInflight})
+	s.mcp.AddReceivingMiddleware(s.pinFront, s.frontDoor, s.filterFeatures)
 	for _, p := range reg.Plugins() {
 		for _, t := range p.Tools {
 			s.mcp.AddTool(mcpTool(t), s.handler(t))
@@ -137,7 +143,8 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", registered.Name)}
 		}
 		defer t.Plugin.Leave()
-		p := s.principal(req.GetExtra())
+		f := frontFrom(ctx)
+		p := s.principal(ctx, req.GetExtra())
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		run := &running{tool: t.Name, plugin: t.Plugin.Name, principal: principalID(p), since: time.Now(), cancel: cancel}
@@ -146,16 +153,16 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			return toolError(errDraining), nil
 		}
 		defer s.calls.done(run)
-		if n := s.inflight.Add(1); s.opts.MaxInflight > 0 && n > int64(s.opts.MaxInflight) {
+		if n := s.inflight.Add(1); f.MaxInflight > 0 && n > int64(f.MaxInflight) {
 			s.inflight.Add(-1)
 			s.opts.Metrics.Reject("max_inflight")
-			return toolError(fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", s.opts.MaxInflight)), nil
+			return toolError(fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", f.MaxInflight)), nil
 		}
 		defer s.inflight.Add(-1)
 		s.opts.Metrics.InflightAdd(1)
 		defer s.opts.Metrics.InflightAdd(-1)
 
-		secrets := s.opts.Secrets
+		secrets := f.Secrets
 		if secrets != nil && p != nil && p.Token != "" {
 			secrets = secrets.WithExtra(p.Token)
 		}
@@ -189,7 +196,7 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 		elapsed := time.Since(start)
 		if err != nil {
 			res, outcome, err := s.failed(t, err, elapsed, secrets)
-			s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
 			return res, err
 		}
@@ -209,7 +216,7 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			// The plugin package checked the shape; what the SDK still
 			// refuses (an unknown content type, say) is the plugin's fault.
 			s.log.Warn("plugin result refused", "plugin", t.Plugin.Name, "tool", t.Name, "error", err)
-			s.audit(p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
+			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
 			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "fault:bad_output", elapsed.Seconds())
 			return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
 		}
@@ -224,7 +231,7 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 		case res.IsError:
 			outcome = "tool_error"
 		}
-		s.audit(p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
 		s.log.Debug("tool call", "tool", t.Name, "duration", elapsed, "is_error", res.IsError)
 		return res, nil

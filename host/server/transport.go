@@ -46,16 +46,37 @@ func (s *Server) Handler() http.Handler {
 		stateful.ServeHTTP(w, r)
 	})
 	h = s.countPosts(h)
-	h = s.admit(h)
-	h = s.rateLimitHTTP(h)
+	s.inner = s.admit(h)
+	// Each request is served under one Front from start to end: the one
+	// current when it arrives, named in a header for the MCP layer, and
+	// held by a POST (which carries a call) until it is answered.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var f *Front
+		if r.Method == http.MethodPost {
+			f = s.acquire()
+			defer f.release()
+		} else {
+			f = s.front.Load()
+		}
+		r.Header.Del(frontHeader)
+		r.Header.Set(frontHeader, f.key)
+		f.once.Do(func() { f.handler = s.frontChain(f) })
+		f.handler.ServeHTTP(w, r.WithContext(withFront(r.Context(), f)))
+	})
+}
+
+// frontChain is the front door of one Front: the edge, authentication
+// and the rate limits, before the chain every Front shares.
+func (s *Server) frontChain(f *Front) http.Handler {
+	h := s.rateLimitHTTP(s.inner)
 	mux := http.NewServeMux()
-	if a := s.opts.Auth; a != nil {
+	if a := f.Auth; a != nil {
 		h = a.Middleware(h, s.refused)
 		for _, path := range a.MetadataPaths() {
 			mux.Handle(path, a.MetadataHandler())
 		}
 	}
-	mux.Handle("/mcp", s.edge(h))
+	mux.Handle("/mcp", s.edge(f, h))
 	return mux
 }
 
@@ -70,14 +91,15 @@ func (s *Server) refused(r *http.Request, reason string, err error) {
 	if errors.Is(err, auth.ErrInsufficientScope) {
 		outcome = "forbidden"
 	}
-	if s.opts.Audit == nil {
+	a := frontFrom(r.Context()).Audit
+	if a == nil {
 		return
 	}
 	v := viewFrom(r.Context())
 	if v == nil {
 		v = &view{} // a GET or DELETE: no message
 	}
-	s.opts.Audit.Record(observe.Record{
+	a.Record(observe.Record{
 		Time: time.Now(), Principal: "unknown", Transport: "http", Method: v.Method, Tool: v.Name,
 		Outcome: outcome, Reason: reason, Remote: r.RemoteAddr,
 	}, v.Arguments)
