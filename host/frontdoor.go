@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
+	"github.com/moat-mcp/moat/host/server"
 )
 
 // frontDoor holds the parts of the front door built from the configuration.
@@ -32,6 +34,54 @@ func (f *frontDoor) close(log hclog.Logger) {
 	}
 }
 
+// rebuild builds the front door of cfg on a reload, reusing each part of
+// f whose settings did not change (so rate buckets, the audit file and the
+// key fetcher carry over), and building the others anew. The secrets are
+// the one shared set. An error leaves f as it was, its parts open.
+func (f *frontDoor) rebuild(ctx context.Context, old, cfg *config.Config) (*frontDoor, error) {
+	g := &frontDoor{secrets: f.secrets}
+	g.secrets.Add(cfg.SecretValues()...)
+	var err error
+	if reflect.DeepEqual(old.Auth, cfg.Auth) {
+		g.auth = f.auth
+	} else if cfg.Auth.Configured() {
+		if g.auth, err = newAuth(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	samePolicy := reflect.DeepEqual(old.Roles, cfg.Roles) && reflect.DeepEqual(old.RateLimits, cfg.RateLimits) && old.Auth.Configured() == cfg.Auth.Configured()
+	if samePolicy {
+		g.policy = f.policy
+	} else if cfg.Auth.Configured() || len(cfg.Roles) > 0 || hasLimits(cfg.RateLimits) {
+		if g.policy, err = newPolicy(cfg); err != nil {
+			g.closeOwn(f, hclog.NewNullLogger())
+			return nil, err
+		}
+	}
+	if old.Audit == cfg.Audit {
+		g.audit = f.audit
+	} else if cfg.Audit.Path != "" {
+		if g.audit, err = observe.OpenAudit(cfg.Audit.Path, observe.AuditOptions{IncludeArguments: cfg.Audit.IncludeArguments}); err != nil {
+			g.closeOwn(f, hclog.NewNullLogger())
+			return nil, err
+		}
+		g.audit.SetScrubber(g.secrets)
+	}
+	return g, nil
+}
+
+// closeOwn closes the parts of g that other does not share.
+func (g *frontDoor) closeOwn(other *frontDoor, log hclog.Logger) {
+	own := &frontDoor{}
+	if g.auth != other.auth {
+		own.auth = g.auth
+	}
+	if g.audit != other.audit {
+		own.audit = g.audit
+	}
+	own.close(log)
+}
+
 // newFrontDoor builds authentication, the policy, the audit log and the
 // secrets from cfg. Errors name the configuration key.
 // secrets, when not nil, are the log's: the front door adds cfg's to them
@@ -44,15 +94,7 @@ func newFrontDoor(ctx context.Context, cfg *config.Config, secrets *observe.Secr
 	f := &frontDoor{secrets: secrets}
 	var err error
 	if cfg.Auth.Configured() {
-		ac := auth.Config{Resource: cfg.Auth.Resource, AuthorizationServers: cfg.Auth.AuthorizationServers}
-		for _, k := range cfg.Auth.APIKeys {
-			ac.APIKeys = append(ac.APIKeys, auth.APIKey{Name: k.Name, SHA256: k.SHA256, Roles: k.Roles})
-		}
-		if j := cfg.Auth.JWT; j != nil {
-			ac.JWT = &auth.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSFile: j.JWKSFile, JWKSURL: j.JWKSURL,
-				RolesClaim: j.RolesClaim, ScopeRoles: j.ScopeRoles, RequiredScopes: j.RequiredScopes}
-		}
-		if f.auth, err = auth.New(ctx, ac); err != nil {
+		if f.auth, err = newAuth(ctx, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -70,6 +112,29 @@ func newFrontDoor(ctx context.Context, cfg *config.Config, secrets *observe.Secr
 		f.audit.SetScrubber(f.secrets)
 	}
 	return f, nil
+}
+
+// newAuth builds the authenticator of cfg's auth section.
+func newAuth(ctx context.Context, cfg *config.Config) (*auth.Authenticator, error) {
+	ac := auth.Config{Resource: cfg.Auth.Resource, AuthorizationServers: cfg.Auth.AuthorizationServers}
+	for _, k := range cfg.Auth.APIKeys {
+		ac.APIKeys = append(ac.APIKeys, auth.APIKey{Name: k.Name, SHA256: k.SHA256, Roles: k.Roles})
+	}
+	if j := cfg.Auth.JWT; j != nil {
+		ac.JWT = &auth.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSFile: j.JWKSFile, JWKSURL: j.JWKSURL,
+			RolesClaim: j.RolesClaim, ScopeRoles: j.ScopeRoles, RequiredScopes: j.RequiredScopes}
+	}
+	return auth.New(ctx, ac)
+}
+
+// front is the server's Front for this front door under cfg.
+func (f *frontDoor) front(cfg *config.Config) *server.Front {
+	fallback := auth.Anonymous(nil)
+	if cfg.Listen == "" {
+		fallback = auth.Local(cfg.Auth.StdioRoles)
+	}
+	return &server.Front{Auth: f.auth, Policy: f.policy, Audit: f.audit, Secrets: f.secrets, Fallback: fallback,
+		AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxBody: cfg.HTTP.MaxBody, MaxInflight: cfg.MaxInflight}
 }
 
 // Secrets are the values moat must never let out: every value granted to

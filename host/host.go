@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/capability"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
@@ -95,7 +94,10 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	defer front.close(log)
+	// A reload may replace the front door; the one serving at the end is
+	// closed at the end (replaced ones are closed by the reloader).
+	fronts := &frontHolder{cur: front}
+	defer func() { fronts.cur.close(log) }()
 
 	// The admin listener comes up first, so probes see "starting".
 	var admin *server.Admin
@@ -182,19 +184,17 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
 	admin.Loaded(reg, len(errs))
 
+	f := front.front(cfg)
 	sopts := server.Options{
 		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
-		Auth: front.auth, Policy: front.policy, Audit: front.audit, Secrets: front.secrets,
-		Fallback: auth.Anonymous(nil), Metrics: metrics, MaxInflight: cfg.MaxInflight,
-	}
-	if cfg.Listen == "" {
-		sopts.Fallback = auth.Local(cfg.Auth.StdioRoles)
+		Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets,
+		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight,
 	}
 	srv := server.New(reg, log, sopts)
 	served.Store(srv)
 	shutdown := time.Duration(cfg.ShutdownTimeout)
 	rl := &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: srv, admin: admin, log: log,
-		opts: popts, watch: watch,
+		opts: popts, watch: watch, fronts: fronts,
 		grace: shutdown, settled: 250 * time.Millisecond}
 	rctx, stopReload := context.WithCancel(ctx)
 	reloaded := make(chan struct{})

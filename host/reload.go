@@ -34,9 +34,13 @@ type reloader struct {
 	grace   time.Duration // how long a replaced plugin's calls may run on
 	settled time.Duration // quiet time after the last file event before acting
 	watch   *watcher
-	// retiring counts the replaced plugins still closing.
+	fronts  *frontHolder
+	// retiring counts the replaced plugins and front doors still closing.
 	retiring sync.WaitGroup
 }
+
+// frontHolder holds the front door serving now.
+type frontHolder struct{ cur *frontDoor }
 
 // watcher watches plugins_dir for .wasm files that come, change or go. It
 // is made before the plugins load, so that nothing written meanwhile is
@@ -122,15 +126,30 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 					r.log.Error("the new configuration is refused; the running one stays", "error", err)
 					continue
 				}
-				r.warnRestart(cfg)
-				r.watch.follow(cfg.PluginsDir)
-				// A value granted or referenced by the new configuration is
-				// a secret from now on, before any plugin can be given it.
-				// Old ones stay: they may still be in flight.
-				if r.opts.Secrets != nil {
+				// The whole front door of the new configuration is built
+				// before anything changes: one that fails (a key file that
+				// does not load, an audit path that cannot open) refuses
+				// the configuration whole. Its secrets are secrets from now
+				// on, before any plugin can be given them; old ones stay,
+				// as they may still be in flight.
+				var next *frontDoor
+				if r.fronts != nil {
+					if next, err = r.fronts.cur.rebuild(ctx, r.cfg, cfg); err != nil {
+						r.log.Error("the new configuration is refused; the running one stays", "error", err)
+						continue
+					}
+				} else if r.opts.Secrets != nil {
 					r.opts.Secrets.Add(cfg.SecretValues()...)
 				}
+				r.warnRestart(cfg)
+				r.watch.follow(cfg.PluginsDir)
+				old := r.cfg
 				r.cfg = cfg
+				r.reconcile(ctx)
+				if next != nil {
+					r.swapFront(ctx, old, next)
+				}
+				continue
 			}
 			r.reconcile(ctx)
 		}
@@ -215,6 +234,42 @@ func (r *reloader) reconcile(ctx context.Context) {
 	r.admin.Loaded(r.reg, failed)
 }
 
+// swapFront serves new requests under next, and closes what the old front
+// door alone held once the requests it serves have ended (or grace has
+// passed).
+func (r *reloader) swapFront(ctx context.Context, oldCfg *config.Config, next *frontDoor) {
+	prev := r.fronts.cur
+	r.fronts.cur = next
+	replaced := r.srv.SetFront(next.front(r.cfg))
+	var changed []string
+	for key, differs := range map[string]bool{
+		"auth": !reflect.DeepEqual(oldCfg.Auth, r.cfg.Auth), "roles": !reflect.DeepEqual(oldCfg.Roles, r.cfg.Roles),
+		"rate_limits": !reflect.DeepEqual(oldCfg.RateLimits, r.cfg.RateLimits), "audit": oldCfg.Audit != r.cfg.Audit,
+		"http.allowed_origins": !slices.Equal(oldCfg.HTTP.AllowedOrigins, r.cfg.HTTP.AllowedOrigins),
+		"http.max_body": oldCfg.HTTP.MaxBody != r.cfg.HTTP.MaxBody, "max_inflight": oldCfg.MaxInflight != r.cfg.MaxInflight,
+	} {
+		if differs {
+			changed = append(changed, key)
+		}
+	}
+	slices.Sort(changed)
+	if len(changed) > 0 {
+		r.log.Info("front door reloaded: new requests are served under the new settings", "changed", strings.Join(changed, ","))
+	}
+	r.retiring.Add(1)
+	go func() {
+		defer r.retiring.Done()
+		t := time.NewTimer(r.grace)
+		defer t.Stop()
+		select {
+		case <-replaced.Idle():
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		prev.closeOwn(next, r.log)
+	}()
+}
+
 // retire closes a replaced or removed plugin once its calls are done, or
 // once grace has passed or ctx (the reloader's) ended, in a goroutine run
 // waits for.
@@ -228,28 +283,41 @@ func (r *reloader) retire(ctx context.Context, p *plugin.Plugin) {
 	}()
 }
 
-// warnRestart names the settings a reload does not apply: the listeners,
-// the front door and the log are built once at start.
+// warnRestart names the settings a reload does not apply: those that are
+// bound to a listening socket or a process-wide resource (the listeners,
+// TLS, the HTTP server's timeouts and caps, the folders of the cache and
+// the store, the log). RestartKeys lists them for moat config check.
 func (r *reloader) warnRestart(cfg *config.Config) {
-	old := r.cfg
+	for _, key := range restartChanges(r.cfg, cfg) {
+		r.log.Warn("a setting changed that a reload does not apply; restart moat to apply it", "key", key)
+	}
+}
+
+// RestartKeys are the settings only a restart applies; every other one a
+// reload (SIGHUP) applies.
+var RestartKeys = []string{"listen", "admin_listen", "tls", "cache_dir", "data_dir", "log", "shutdown_timeout",
+	"http (all but allowed_origins and max_body)"}
+
+func restartChanges(old, cfg *config.Config) []string {
+	edgeOnly := func(h config.HTTP) config.HTTP {
+		h.AllowedOrigins, h.MaxBody = nil, 0
+		return h
+	}
 	changed := map[string]bool{
 		"listen":           cfg.Listen != old.Listen,
 		"admin_listen":     cfg.AdminListen != old.AdminListen,
 		"cache_dir":        cfg.CacheDir != old.CacheDir,
 		"data_dir":         cfg.DataDir != old.DataDir,
 		"log":              cfg.Log != old.Log,
-		"max_inflight":     cfg.MaxInflight != old.MaxInflight,
 		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
-		"auth":             !reflect.DeepEqual(cfg.Auth, old.Auth),
-		"roles":            !reflect.DeepEqual(cfg.Roles, old.Roles),
-		"rate_limits":      !reflect.DeepEqual(cfg.RateLimits, old.RateLimits),
-		"http":             !reflect.DeepEqual(cfg.HTTP, old.HTTP),
+		"http":             !reflect.DeepEqual(edgeOnly(cfg.HTTP), edgeOnly(old.HTTP)),
 		"tls":              cfg.TLS != old.TLS,
-		"audit":            cfg.Audit != old.Audit,
 	}
+	var out []string
 	for _, key := range slices.Sorted(maps.Keys(changed)) {
 		if changed[key] {
-			r.log.Warn("a setting changed that a reload does not apply; restart moat to apply it", "key", key)
+			out = append(out, key)
 		}
 	}
+	return out
 }

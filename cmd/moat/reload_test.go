@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,4 +168,89 @@ func TestSIGHUPMovesPluginsDir(t *testing.T) {
 	if names := toolNamesOf(t, s); slices.Contains(names, "stale_ok") {
 		t.Fatalf("a plugin dropped into the old folder was loaded: %v", names)
 	}
+}
+
+// SIGHUP applies a changed role, a new rate limit and new or removed API
+// keys to the next request, without a restart and without dropping the
+// sessions open.
+func TestSIGHUPReloadsTheFrontDoor(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(pluginsDir, "time.wasm"), filepath.Join(dir, "time.wasm"))
+	const keyA, keyB = "moat_reload_key_a_51c2", "moat_reload_key_b_77f0"
+	config := filepath.Join(dir, "moat.yaml")
+	write := func(keys, roleOfA, limit string) {
+		writeFile(t, config, fmt.Sprintf(`plugins_dir: .
+auth:
+  api_keys:
+    - {name: a, sha256: %s, roles: [%s]}
+%s
+roles:
+  small: {allow: ["time_get_current_time"]}
+  big: {allow: ["*"]}
+rate_limits:
+  per_principal_tool: %s
+`, digest(keyA), roleOfA, keys, limit))
+	}
+	write("", "small", `{rate: "1/m", burst: 100}`)
+	srv := startHTTP(t, "--config", config)
+	as := func(key string) *mcp.ClientSession {
+		hc := &http.Client{Transport: bearer{token: key, base: http.DefaultTransport}}
+		return connect(t, &mcp.StreamableClientTransport{Endpoint: srv.url, HTTPClient: hc}, "2025-11-25")
+	}
+	a := as(keyA)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	convert := map[string]any{"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"}
+	if _, err := a.CallTool(ctx, &mcp.CallToolParams{Name: "time_convert_time", Arguments: convert}); err == nil || !strings.Contains(err.Error(), "unknown tool") {
+		t.Fatalf("role small calls time_convert_time: %v; want it unknown", err)
+	}
+
+	reloads := 0
+	reload := func() {
+		t.Helper()
+		reloads++
+		if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "the front door is reloaded", func() bool {
+			return strings.Count(srv.log.String(), "front door reloaded") >= reloads
+		})
+	}
+	// Role big for a, a second key, and a limit of one call per tool.
+	write(fmt.Sprintf("    - {name: b, sha256: %s, roles: [small]}", digest(keyB)), "big", `{rate: "1/m", burst: 1}`)
+	reload()
+	if res := callTool(t, a, "time_convert_time", convert); res.IsError {
+		t.Fatalf("after the role changed, in the session opened before: %q", text(res))
+	}
+	if _, err := a.CallTool(ctx, &mcp.CallToolParams{Name: "time_convert_time", Arguments: convert}); err == nil || !(strings.Contains(err.Error(), "rate limited") || strings.Contains(err.Error(), "Too Many Requests")) {
+		t.Fatalf("a second call past the new limit of one: %v; want it rate limited", err)
+	}
+	b := as(keyB)
+	if res := callTool(t, b, "time_get_current_time", map[string]any{"timezone": "UTC"}); res.IsError {
+		t.Fatalf("the key added by the reload: %q", text(res))
+	}
+
+	// Key a removed: its next request is refused, b's still served.
+	write(fmt.Sprintf("    - {name: b, sha256: %s, roles: [small]}", digest(keyB)), "big", `{rate: "1/m", burst: 100}`)
+	writeFile(t, config, strings.Replace(readFile(t, config), fmt.Sprintf("    - {name: a, sha256: %s, roles: [big]}\n", digest(keyA)), "", 1))
+	reload()
+	if _, err := a.ListTools(ctx, nil); err == nil {
+		t.Fatal("the key the reload removed still works")
+	}
+	if res := callTool(t, b, "time_get_current_time", map[string]any{"timezone": "UTC"}); res.IsError {
+		t.Fatalf("the key that stayed: %q", text(res))
+	}
+	if log := srv.log.String(); strings.Contains(log, "restart moat to apply it") {
+		t.Fatalf("a front-door change was reported as needing a restart:\n%s", log)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
