@@ -64,6 +64,20 @@ type chaosHost struct {
 // folders and the log level are added.
 func startHost(t *testing.T, yaml string, plugins map[string][]byte) *chaosHost {
 	t.Helper()
+	return startHostReloading(t, yaml, plugins, nil, nil)
+}
+
+// chaosDoc is the configuration the harness serves: yaml with the
+// listeners, the folders and the shutdown timeout added.
+func chaosDoc(yaml string) string {
+	return fmt.Sprintf("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\nplugins_dir: plugins\ndata_dir: data\ncache_dir: %s\nshutdown_timeout: 5s\n%s", chaosCache(), yaml)
+}
+
+// startHostReloading is startHost whose moat re-reads its configuration,
+// through reload (given the folder the first one was parsed in), each time
+// reloads receives, as SIGHUP makes moat serve do.
+func startHostReloading(t *testing.T, yaml string, plugins map[string][]byte, reload func(dir string) (*config.Config, error), reloads <-chan struct{}) *chaosHost {
+	t.Helper()
 	dir := t.TempDir()
 	pdir := filepath.Join(dir, "plugins")
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
@@ -72,7 +86,7 @@ func startHost(t *testing.T, yaml string, plugins map[string][]byte) *chaosHost 
 	for name, wasm := range plugins {
 		testplugin.WriteTo(t, wasm, pdir, name)
 	}
-	doc := fmt.Sprintf("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\nplugins_dir: plugins\ndata_dir: data\ncache_dir: %s\nshutdown_timeout: 5s\n%s", chaosCache(), yaml)
+	doc := chaosDoc(yaml)
 	cfg, err := config.Parse([]byte(doc), "chaos test configuration", dir)
 	if err != nil {
 		t.Fatalf("the test's configuration: %v\n%s", err, doc)
@@ -84,8 +98,14 @@ func startHost(t *testing.T, yaml string, plugins map[string][]byte) *chaosHost 
 	admin := make(chan net.Addr, 1)
 	log := hclog.New(&hclog.LoggerOptions{Name: "moat", Level: hclog.Info, Output: h.log})
 	go func() {
+		var load func() (*config.Config, error)
+		if reload != nil {
+			load = func() (*config.Config, error) { return reload(dir) }
+		}
 		h.done <- host.Serve(ctx, cfg, host.ServeOptions{
 			Log:        log,
+			Reload:     load,
+			Reloads:    reloads,
 			Ready:      func(a net.Addr) { ready <- a },
 			AdminReady: func(a net.Addr) { admin <- a },
 		})
@@ -137,8 +157,9 @@ type logSink struct {
 	bytes atomic.Int64
 	lines []string
 	next  int
-	// replaced counts "plugin replaced" lines, which reload tests wait on.
-	replaced atomic.Int64
+	// replaced and frontReloads count "plugin replaced" and "front door
+	// reloaded" lines, which reload tests wait on.
+	replaced, frontReloads atomic.Int64
 }
 
 const logTail = 60
@@ -150,6 +171,9 @@ func (l *logSink) Write(p []byte) (int, error) {
 	line := string(p)
 	if strings.Contains(line, "plugin replaced") {
 		l.replaced.Add(1)
+	}
+	if strings.Contains(line, "front door reloaded") {
+		l.frontReloads.Add(1)
 	}
 	if len(line) > 400 {
 		line = line[:400] + fmt.Sprintf("... (%d bytes)", len(p))

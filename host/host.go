@@ -8,10 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -59,9 +57,13 @@ type ServeOptions struct {
 	Stdio mcp.Transport
 	// AdminReady, if set, receives the admin listener's address.
 	AdminReady func(addr net.Addr)
-	// Reload re-reads the configuration on SIGHUP; nil rescans
+	// Reload re-reads the configuration when Reloads asks; nil rescans
 	// plugins_dir only.
 	Reload func() (*config.Config, error)
+	// Reloads asks for a reload each time it receives (moat serve sends
+	// one on SIGHUP); nil asks for none. Changes to plugins_dir are
+	// followed either way.
+	Reloads <-chan struct{}
 	// Secrets, if set, are the secrets Log scrubs (NewServeLogger): moat
 	// scrubs the same ones from everything else it sends, and adds those a
 	// reload brings, so the log keeps up with them.
@@ -80,11 +82,6 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	// SIGHUP from here on means "reload", never the default "terminate",
-	// even while plugins are still loading.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir, HostVersion: Version})
 	if err != nil {
 		return err
@@ -200,7 +197,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
-		rl.run(rctx, hup)
+		rl.run(rctx, opts.Reloads)
 	}()
 	defer func() {
 		stopReload()

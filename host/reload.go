@@ -97,7 +97,7 @@ func (wt *watcher) close() {
 
 // run applies changes until ctx ends, then waits for the plugins it
 // replaced to be retired: no goroutine it started outlives it.
-func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
+func (r *reloader) run(ctx context.Context, reloads <-chan struct{}) {
 	defer r.retiring.Wait()
 	events, errs := r.watch.events()
 	var timer <-chan time.Time
@@ -115,8 +115,8 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 		case <-timer:
 			timer = nil
 			r.reconcile(ctx)
-		case <-hup:
-			r.log.Info("SIGHUP: re-reading the configuration and rescanning plugins_dir")
+		case <-reloads:
+			r.log.Info("reload: re-reading the configuration and rescanning plugins_dir")
 			if r.load != nil {
 				cfg, err := r.load()
 				if err == nil {

@@ -206,7 +206,30 @@ func serve(args []string, stderr io.Writer) error {
 	served := make(chan struct{})
 	defer close(served)
 	go watchShutdown(ctx, stop, served, time.Duration(cfg.ShutdownTimeout), stderr)
-	return host.Serve(ctx, cfg, host.ServeOptions{Log: log, Reload: load, Secrets: secrets})
+	// SIGHUP from here on means "reload", never the default "terminate",
+	// even while plugins are still loading.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloads := make(chan struct{}, 1)
+	go forwardReloads(hup, reloads, served)
+	return host.Serve(ctx, cfg, host.ServeOptions{Log: log, Reload: load, Reloads: reloads, Secrets: secrets})
+}
+
+// forwardReloads turns each SIGHUP into a reload request, until serving
+// ends. Requests that come while one waits are one request.
+func forwardReloads(hup <-chan os.Signal, reloads chan<- struct{}, served <-chan struct{}) {
+	for {
+		select {
+		case <-served:
+			return
+		case <-hup:
+			select {
+			case reloads <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // shutdownGrace is how long past shutdown_timeout moat may take to stop
