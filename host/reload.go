@@ -246,7 +246,7 @@ func (r *reloader) swapFront(ctx context.Context, oldCfg *config.Config, next *f
 		"auth": !reflect.DeepEqual(oldCfg.Auth, r.cfg.Auth), "roles": !reflect.DeepEqual(oldCfg.Roles, r.cfg.Roles),
 		"rate_limits": !reflect.DeepEqual(oldCfg.RateLimits, r.cfg.RateLimits), "audit": oldCfg.Audit != r.cfg.Audit,
 		"http.allowed_origins": !slices.Equal(oldCfg.HTTP.AllowedOrigins, r.cfg.HTTP.AllowedOrigins),
-		"http.max_body": oldCfg.HTTP.MaxBody != r.cfg.HTTP.MaxBody, "max_inflight": oldCfg.MaxInflight != r.cfg.MaxInflight,
+		"http.max_body":        oldCfg.HTTP.MaxBody != r.cfg.HTTP.MaxBody, "max_inflight": oldCfg.MaxInflight != r.cfg.MaxInflight,
 	} {
 		if differs {
 			changed = append(changed, key)
