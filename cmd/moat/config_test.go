@@ -68,6 +68,7 @@ plugins:
 		"path: " + filepath.Join(prod, "wasm", "fetch.wasm"),
 		"prefix: f.",
 		`API_KEY: "[redacted]"`, `PLAIN: "[redacted]"`, `REGION: "[redacted]"`,
+		"# A reload (SIGHUP) applies every setting above but these, which need a restart:\n# listen, admin_listen, tls",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("config check does not print %q:\n%s", want, out)

@@ -462,7 +462,10 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(out)
+	if _, err = stdout.Write(out); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "# A reload (SIGHUP) applies every setting above but these, which need a restart:\n# %s\n", strings.Join(host.RestartKeys, ", "))
 	return err
 }
 
