@@ -119,9 +119,21 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 			defer stop()
 		}
 	}
+	// /readyz says "draining" from the moment a stop is asked for; the
+	// goroutine that says so ends with Serve at the latest.
+	returned := make(chan struct{})
+	drained := make(chan struct{})
+	defer func() {
+		close(returned)
+		<-drained
+	}()
 	go func() {
-		<-ctx.Done()
-		admin.Drain()
+		defer close(drained)
+		select {
+		case <-ctx.Done():
+			admin.Drain()
+		case <-returned:
+		}
 	}()
 
 	// The store opens before the plugins load, so it closes after them
