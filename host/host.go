@@ -73,34 +73,69 @@ type ServeOptions struct {
 // Serve loads the configured plugins and serves their tools until ctx ends
 // (SIGINT or SIGTERM in moat serve), then drains in-flight calls within
 // shutdown_timeout and returns nil. A plugin that fails to load is logged
-// and left out.
+// and left out. It is New, Host.Serve and Host.Close in one.
 func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
+	h, err := New(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return h.Serve(ctx)
+}
+
+// Host is one running moat: the engine, the front door, the admin
+// listener, the kv store, the plugins and the MCP server built from one
+// configuration, which Reload replaces as a whole. New builds it, Serve
+// serves until its context ends, Close releases everything; every
+// goroutine a Host starts ends before Close returns.
+type Host struct {
+	cfg     *config.Config
+	opts    ServeOptions
+	log     hclog.Logger
+	admin   *server.Admin
+	srv     *server.Server
+	rl      *reloader
+	closers []func() // run by Close, last first
+}
+
+// New checks cfg, builds the front door, opens the admin listener (so
+// probes see "starting" while plugins load) and the kv store, loads the
+// plugins and makes the MCP server. An error leaves nothing open.
+func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, err error) {
 	log := opts.Log
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	h = &Host{cfg: cfg, opts: opts, log: log}
+	defer func() {
+		if err != nil {
+			h.Close()
+			h = nil
+		}
+	}()
 	if err := cfg.Check(); err != nil {
-		return err
+		return h, err
 	}
 	engine, err := sandbox.NewEngine(sandbox.EngineConfig{CacheDir: cfg.CacheDir, HostVersion: Version})
 	if err != nil {
-		return err
+		return h, err
 	}
-	defer engine.Close(context.Background())
+	h.closers = append(h.closers, func() { engine.Close(context.Background()) })
 	front, err := newFrontDoor(ctx, cfg, opts.Secrets)
 	if err != nil {
-		return err
+		return h, err
 	}
 	// A reload may replace the front door; the one serving at the end is
 	// closed at the end (replaced ones are closed by the reloader).
 	fronts := &frontHolder{cur: front}
-	defer func() { fronts.cur.close(log) }()
+	h.closers = append(h.closers, func() { fronts.cur.close(log) })
 
 	// The admin listener comes up first, so probes see "starting".
 	var admin *server.Admin
 	metrics := observe.NewMetrics(Version, func() []observe.PoolStats { return admin.Pools() }, front.audit)
 	admin = server.NewAdmin(metrics, Version, log)
 	admin.SetScrubber(front.secrets)
+	h.admin = admin
 	if cfg.AdminListen != "" && cfg.AdminListen != config.AdminListenOff {
 		aln, err := net.Listen("tcp", cfg.AdminListen)
 		switch {
@@ -109,18 +144,101 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 			// port, and its tools matter more than its metrics.
 			log.Warn("no admin listener: its address is taken; metrics and health are off for this stdio server", "admin_listen", cfg.AdminListen, "error", err)
 		case err != nil:
-			return fmt.Errorf("admin_listen %s: %w; choose a free address, or set admin_listen: off", cfg.AdminListen, err)
+			return h, fmt.Errorf("admin_listen %s: %w; choose a free address, or set admin_listen: off", cfg.AdminListen, err)
 		default:
 			log.Info("serving metrics and health", "url", "http://"+aln.Addr().String()+"/metrics")
 			if opts.AdminReady != nil {
 				opts.AdminReady(aln.Addr())
 			}
-			stop := admin.ServeAdmin(aln)
-			defer stop()
+			h.closers = append(h.closers, admin.ServeAdmin(aln))
 		}
 	}
-	// /readyz says "draining" from the moment a stop is asked for; the
-	// goroutine that says so ends with Serve at the latest.
+
+	// A plugin may announce a change of its resources as soon as it runs;
+	// the server that tells the subscribed sessions is made after the
+	// plugins load.
+	var served atomic.Pointer[server.Server]
+	notify := func(uri string) {
+		if srv := served.Load(); srv != nil {
+			srv.ResourceUpdated(uri)
+		}
+	}
+	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets, Notify: notify}
+	// The store opens before the plugins load, so it closes after them.
+	if cfg.KVGranted() {
+		dir, err := cfg.DataDirPath()
+		if err != nil {
+			return h, err
+		}
+		popts.KV, err = capability.OpenKV(dir)
+		switch {
+		case errors.Is(err, capability.ErrKVLocked) && cfg.Builtin():
+			// With no configuration of its own, a moat that finds the store
+			// taken (a second stdio client's moat, say) serves without it:
+			// kv calls answer EPERM saying so.
+			log.Warn("serving without kv: another moat holds the store; give each moat its own data_dir (MOAT_DATA_DIR) to keep both", "data_dir", dir)
+		case err != nil:
+			return h, err
+		default:
+			kv := popts.KV
+			h.closers = append(h.closers, func() {
+				if err := kv.Close(); err != nil {
+					log.Error("closing the kv store", "data_dir", dir, "error", err)
+				}
+			})
+			log.Info("kv store open", "data_dir", dir)
+		}
+	}
+
+	// plugins_dir is watched before the plugins load, so that a module
+	// written meanwhile is not missed.
+	watch := newWatcher(log, cfg.PluginsDir)
+	h.closers = append(h.closers, watch.close)
+	start := time.Now()
+	reg, errs := plugin.Load(ctx, cfg, engine, popts)
+	h.closers = append(h.closers, func() { reg.Close(context.Background()) })
+	for _, err := range errs {
+		log.Error("plugin not loaded", "error", err)
+	}
+	tools := 0
+	for _, p := range reg.Plugins() {
+		tools += len(p.Tools)
+		log.Info("plugin loaded", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools),
+			"resources", len(p.Resources)+len(p.Templates), "prompts", len(p.Prompts), "compile", p.Sandbox().CompileTime())
+	}
+	if len(reg.Plugins()) == 0 {
+		log.Warn("no plugins loaded; put .wasm files in plugins_dir or pass --plugins DIR", "plugins_dir", cfg.PluginsDir)
+	}
+	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
+	admin.Loaded(reg, len(errs))
+
+	f := front.front(cfg)
+	h.srv = server.New(reg, log, server.Options{
+		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
+		Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets,
+		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight,
+	})
+	served.Store(h.srv)
+	h.rl = &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: h.srv, admin: admin, log: log,
+		opts: popts, watch: watch, fronts: fronts,
+		grace: time.Duration(cfg.ShutdownTimeout), settled: 250 * time.Millisecond}
+	return h, nil
+}
+
+// Reload makes cfg the running configuration as a whole (plugins, grants,
+// secrets, the front door), or refuses it whole with the reason and keeps
+// the running one. What only a restart applies is logged.
+func (h *Host) Reload(ctx context.Context, cfg *config.Config) error {
+	return h.rl.apply(ctx, cfg)
+}
+
+// Serve serves MCP (over HTTP when the configuration listens, else over
+// stdio) and follows plugins_dir and reload requests until ctx ends, then
+// drains calls within shutdown_timeout. The goroutines it starts end
+// before it returns.
+func (h *Host) Serve(ctx context.Context) error {
+	cfg, log, admin, srv := h.cfg, h.log, h.admin, h.srv
+	// /readyz says "draining" from the moment a stop is asked for.
 	returned := make(chan struct{})
 	drained := make(chan struct{})
 	defer func() {
@@ -135,88 +253,19 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 		case <-returned:
 		}
 	}()
-
-	// The store opens before the plugins load, so it closes after them
-	// (and after the reloader) as the deferred calls unwind.
-	// A plugin may announce a change of its resources as soon as it runs;
-	// the server that tells the subscribed sessions is made after the
-	// plugins load.
-	var served atomic.Pointer[server.Server]
-	notify := func(uri string) {
-		if srv := served.Load(); srv != nil {
-			srv.ResourceUpdated(uri)
-		}
-	}
-	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets, Notify: notify}
-	if cfg.KVGranted() {
-		dir, err := cfg.DataDirPath()
-		if err != nil {
-			return err
-		}
-		popts.KV, err = capability.OpenKV(dir)
-		switch {
-		case errors.Is(err, capability.ErrKVLocked) && cfg.Builtin():
-			// With no configuration of its own, a moat that finds the store
-			// taken (a second stdio client's moat, say) serves without it:
-			// kv calls answer EPERM saying so.
-			log.Warn("serving without kv: another moat holds the store; give each moat its own data_dir (MOAT_DATA_DIR) to keep both", "data_dir", dir)
-		case err != nil:
-			return err
-		default:
-			defer func() {
-				if err := popts.KV.Close(); err != nil {
-					log.Error("closing the kv store", "data_dir", dir, "error", err)
-				}
-			}()
-			log.Info("kv store open", "data_dir", dir)
-		}
-	}
-
-	// plugins_dir is watched before the plugins load, so that a module
-	// written meanwhile is not missed.
-	watch := newWatcher(log, cfg.PluginsDir)
-	defer watch.close()
-	start := time.Now()
-	reg, errs := plugin.Load(ctx, cfg, engine, popts)
-	defer reg.Close(context.Background())
-	for _, err := range errs {
-		log.Error("plugin not loaded", "error", err)
-	}
-	tools := 0
-	for _, p := range reg.Plugins() {
-		tools += len(p.Tools)
-		log.Info("plugin loaded", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools), "compile", p.Sandbox().CompileTime())
-	}
-	if len(reg.Plugins()) == 0 {
-		log.Warn("no plugins loaded; put .wasm files in plugins_dir or pass --plugins DIR", "plugins_dir", cfg.PluginsDir)
-	}
-	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
-	admin.Loaded(reg, len(errs))
-
-	f := front.front(cfg)
-	sopts := server.Options{
-		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
-		Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets,
-		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight,
-	}
-	srv := server.New(reg, log, sopts)
-	served.Store(srv)
-	shutdown := time.Duration(cfg.ShutdownTimeout)
-	rl := &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: srv, admin: admin, log: log,
-		opts: popts, watch: watch, fronts: fronts,
-		grace: shutdown, settled: 250 * time.Millisecond}
 	rctx, stopReload := context.WithCancel(ctx)
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
-		rl.run(rctx, opts.Reloads)
+		h.rl.run(rctx, h.opts.Reloads)
 	}()
 	defer func() {
 		stopReload()
 		<-reloaded // before the registry and engine close
 	}()
+	shutdown := time.Duration(cfg.ShutdownTimeout)
 	if cfg.Listen == "" {
-		t := opts.Stdio
+		t := h.opts.Stdio
 		if t == nil {
 			t = &mcp.StdioTransport{}
 		}
@@ -236,10 +285,19 @@ func Serve(ctx context.Context, cfg *config.Config, opts ServeOptions) error {
 	// before the line that tells a supervisor or a test where to connect.
 	admin.SetReady()
 	log.Info("serving MCP over streamable HTTP", "url", scheme+"://"+ln.Addr().String()+"/mcp", "auth", cfg.Auth.Configured())
-	if opts.Ready != nil {
-		opts.Ready(ln.Addr())
+	if h.opts.Ready != nil {
+		h.opts.Ready(ln.Addr())
 	}
 	return srv.ServeHTTP(ctx, ln, shutdown)
+}
+
+// Close releases what New opened, last first: the plugins, the watcher,
+// the kv store, the admin listener, the front door, the engine.
+func (h *Host) Close() {
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		h.closers[i]()
+	}
+	h.closers = nil
 }
 
 // ErrToolFailed is returned by Call when the tool answered with isError or

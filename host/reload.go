@@ -35,6 +35,9 @@ type reloader struct {
 	settled time.Duration // quiet time after the last file event before acting
 	watch   *watcher
 	fronts  *frontHolder
+	// mu serialises reloads and rescans: the reloader's own, and those
+	// Host.Reload asks for.
+	mu sync.Mutex
 	// retiring counts the replaced plugins and front doors still closing.
 	retiring sync.WaitGroup
 }
@@ -114,46 +117,59 @@ func (r *reloader) run(ctx context.Context, reloads <-chan struct{}) {
 			r.log.Warn("watching plugins_dir", "error", err)
 		case <-timer:
 			timer = nil
+			r.mu.Lock()
 			r.reconcile(ctx)
+			r.mu.Unlock()
 		case <-reloads:
 			r.log.Info("reload: re-reading the configuration and rescanning plugins_dir")
-			if r.load != nil {
-				cfg, err := r.load()
-				if err == nil {
-					err = cfg.Check()
-				}
-				if err != nil {
-					r.log.Error("the new configuration is refused; the running one stays", "error", err)
-					continue
-				}
-				// The whole front door of the new configuration is built
-				// before anything changes: one that fails (a key file that
-				// does not load, an audit path that cannot open) refuses
-				// the configuration whole. Its secrets are secrets from now
-				// on, before any plugin can be given them; old ones stay,
-				// as they may still be in flight.
-				var next *frontDoor
-				if r.fronts != nil {
-					if next, err = r.fronts.cur.rebuild(ctx, r.cfg, cfg); err != nil {
-						r.log.Error("the new configuration is refused; the running one stays", "error", err)
-						continue
-					}
-				} else if r.opts.Secrets != nil {
-					r.opts.Secrets.Add(cfg.SecretValues()...)
-				}
-				r.warnRestart(cfg)
-				r.watch.follow(cfg.PluginsDir)
-				old := r.cfg
-				r.cfg = cfg
+			if r.load == nil {
+				r.mu.Lock()
 				r.reconcile(ctx)
-				if next != nil {
-					r.swapFront(ctx, old, next)
-				}
+				r.mu.Unlock()
 				continue
 			}
-			r.reconcile(ctx)
+			cfg, err := r.load()
+			if err == nil {
+				err = r.apply(ctx, cfg)
+			}
+			if err != nil {
+				r.log.Error("the new configuration is refused; the running one stays", "error", err)
+			}
 		}
 	}
+}
+
+// apply makes cfg the running configuration, or refuses it whole and
+// leaves the running one in place. The whole front door of cfg is built
+// before anything changes: one that fails (a key file that does not load,
+// an audit path that cannot open) refuses it. Its secrets are secrets from
+// then on, before any plugin can be given them; old ones stay, as they may
+// still be in flight. Then the plugins are reconciled and the front door
+// swapped.
+func (r *reloader) apply(ctx context.Context, cfg *config.Config) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	var next *frontDoor
+	if r.fronts != nil {
+		var err error
+		if next, err = r.fronts.cur.rebuild(ctx, r.cfg, cfg); err != nil {
+			return err
+		}
+	} else if r.opts.Secrets != nil {
+		r.opts.Secrets.Add(cfg.SecretValues()...)
+	}
+	r.warnRestart(cfg)
+	r.watch.follow(cfg.PluginsDir)
+	old := r.cfg
+	r.cfg = cfg
+	r.reconcile(ctx)
+	if next != nil {
+		r.swapFront(ctx, old, next)
+	}
+	return nil
 }
 
 // reconcile loads what is new or changed and unloads what is gone. A new

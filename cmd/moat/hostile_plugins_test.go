@@ -219,7 +219,7 @@ func TestBadFilesInPluginsDirStallNothing(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); !namedAfter(srv.log, "SIGHUP: re-reading", "zero.wasm is a character device"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !namedAfter(srv.log, "reload: re-reading", "zero.wasm is a character device"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the rescan on SIGHUP never reached zero.wasm:\n%s", srv.log)
 		}
