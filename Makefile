@@ -117,9 +117,9 @@ chaos:
 ## per run. A crash is written under the package's testdata/fuzz: keep it,
 ## as the regression test it is. fuzz-short runs each for 10s, as CI does.
 FUZZTIME     ?= 2m
-FUZZ_TARGETS := FuzzDescription:./host/plugin FuzzCallResult:./host/plugin \
-	FuzzParse:./host/config FuzzHTTP:./host/server \
-	FuzzFrontDoorView:./host/server \
+FUZZ_TARGETS := FuzzDescription:./host/internal/plugin FuzzCallResult:./host/internal/plugin \
+	FuzzParse:./host/config FuzzHTTP:./host/internal/server \
+	FuzzFrontDoorView:./host/internal/server \
 	FuzzInstrument:./sandbox/internal/instrument
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moat-mcp/moat/host/capability"
+	"github.com/moat-mcp/moat/host/internal/capability"
 )
 
 // traffic is healthy calls made while something attacks the host: echoes

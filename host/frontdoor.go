@@ -11,7 +11,7 @@ import (
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
-	"github.com/moat-mcp/moat/host/server"
+	"github.com/moat-mcp/moat/host/internal/server"
 )
 
 // frontDoor holds the parts of the front door built from the configuration.

@@ -11,8 +11,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
-	"github.com/moat-mcp/moat/host/plugin"
-	"github.com/moat-mcp/moat/host/server"
+	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/internal/server"
 	"github.com/moat-mcp/moat/internal/testplugin"
 	"github.com/moat-mcp/moat/sandbox"
 )

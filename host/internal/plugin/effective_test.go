@@ -6,7 +6,7 @@ import (
 
 	"github.com/moat-mcp/moat/abi"
 	"github.com/moat-mcp/moat/host/config"
-	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/moat-mcp/moat/host/internal/plugin"
 )
 
 // Only what a plugin both asks for and is granted is usable; every

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/observe"
-	"github.com/moat-mcp/moat/host/server"
+	"github.com/moat-mcp/moat/host/internal/server"
 )
 
 // Label values come from names plugins describe; one that holds a secret

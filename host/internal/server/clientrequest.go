@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/moat-mcp/moat/abi"
-	"github.com/moat-mcp/moat/host/capability"
+	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/observe"
-	"github.com/moat-mcp/moat/host/plugin"
+	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 

@@ -1,6 +1,6 @@
 package server
 
-import "github.com/moat-mcp/moat/host/plugin"
+import "github.com/moat-mcp/moat/host/internal/plugin"
 
 // Swap serves p's tools in place of old's (old is nil for a new plugin):
 // tools of the same name are replaced, tools old had and p lacks are
