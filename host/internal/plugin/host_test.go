@@ -47,7 +47,7 @@ kRGjGwIDAQABAkEAg5TQH4HzKp6Bd8nLNUKyS7hbOzZV1x5o0DNHXZ0rqT4cOwRR
 // every line.
 func TestMultiLineSecretNeverReachesTheLog(t *testing.T) {
 	dir := t.TempDir()
-	testplugin.WriteTo(t, testplugin.GoPlugin(t, "host/plugin/testdata/secretprint"), dir, "secretprint")
+	testplugin.WriteTo(t, testplugin.GoPlugin(t, "host/internal/plugin/testdata/secretprint"), dir, "secretprint")
 	yaml := "plugins:\n  secretprint:\n    grants:\n      config:\n        KEY: |-\n          " +
 		strings.ReplaceAll(testKey, "\n", "\n          ") + "\n"
 	cfg, err := config.Parse([]byte(yaml), "test", dir)

@@ -4,7 +4,7 @@
 // (stdout, one write a line), log (moat.log) or loglines (moat.log, a line
 // at a time), and writes the value of config key KEY there.
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o secretprint.wasm ./host/plugin/testdata/secretprint
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o secretprint.wasm ./host/internal/plugin/testdata/secretprint
 package main
 
 import (
