@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/moat-mcp/moat/abi"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Tool is one tool as clients see it, bound to the plugin that serves it.
@@ -81,11 +83,7 @@ func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[st
 	if problem := validateJSON(t.input, args); problem != "" {
 		return nil, nil, &ArgumentError{Tool: t.Name, Problem: problem}
 	}
-	params, err := json.Marshal(abi.CallToolParams{Name: t.Def.Name, Arguments: args, Meta: meta})
-	if err != nil {
-		return nil, nil, err
-	}
-	request, err := json.Marshal(abi.Request{Method: abi.MethodToolsCall, Params: params})
+	request, err := t.request(args, meta)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,6 +107,37 @@ func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[st
 	}
 	return out, res, nil
 }
+
+// request is the tools/call request for the plugin, written in one pass:
+// the arguments passed validateJSON, so they are JSON already and go in as
+// they are, compacted, where marshalling abi.CallToolParams and then
+// abi.Request around it would copy and rescan them twice. The tool's own
+// name passed parseDescription (letters, digits, '_', '.' and '-'), so
+// strconv's quoting of it is its JSON string.
+func (t *Tool) request(args json.RawMessage, meta map[string]any) ([]byte, error) {
+	var metaJSON []byte
+	if len(meta) > 0 {
+		var err error
+		if metaJSON, err = json.Marshal(meta); err != nil {
+			return nil, err
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(requestHead)+len(t.Def.Name)+len(args)+len(metaJSON)+32))
+	buf.WriteString(requestHead)
+	buf.Write(strconv.AppendQuote(buf.AvailableBuffer(), t.Def.Name))
+	buf.WriteString(`,"arguments":`)
+	if err := json.Compact(buf, args); err != nil {
+		return nil, err
+	}
+	if metaJSON != nil {
+		buf.WriteString(`,"_meta":`)
+		buf.Write(metaJSON)
+	}
+	buf.WriteString("}}")
+	return buf.Bytes(), nil
+}
+
+const requestHead = `{"method":"` + abi.MethodToolsCall + `","params":{"name":`
 
 // toolResult is the part of a result the host checks.
 type toolResult struct {
@@ -145,8 +174,8 @@ func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 	// What the server will send must decode as MCP's CallToolResult (known
 	// content types, no null blocks, _meta an object); refused here, it
 	// counts against the plugin's breaker like any other bad output.
-	decoded := new(mcp.CallToolResult)
-	if err := json.Unmarshal(out, decoded); err != nil {
+	decoded, err := sdkDecode(out)
+	if err != nil {
 		return nil, bad("it is not a CallToolResult MCP clients can read: %s", t.Plugin.quote(err.Error()))
 	}
 	// The go-sdk decodes structuredContent into an any, where a number
@@ -187,4 +216,121 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// sdkDecode decodes a result as the go-sdk's CallToolResult.UnmarshalJSON
+// does, with the same JSON library, the same case-sensitive field names and
+// the same nesting bound, but without its stream decoder, which takes a
+// 32 KiB buffer for every call. A result of text blocks alone, the common
+// case, is built here; anything else (other content types, a result that
+// asks for input, a result the fast decode refuses) goes through the
+// go-sdk's own decoder, so that what is accepted, and the error that
+// refuses it, are the go-sdk's.
+func sdkDecode(out []byte) (*mcp.CallToolResult, error) {
+	if res, ok := decodeTextResult(out); ok {
+		return res, nil
+	}
+	res := new(mcp.CallToolResult)
+	if err := json.Unmarshal(out, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// sdkMaxDepth is the go-sdk's bound on the nesting of a message it decodes.
+const sdkMaxDepth = 1000
+
+// wireResult mirrors the go-sdk's wire form of a CallToolResult. Fields the
+// fast path does not build are raw, so that their presence sends the result
+// to the go-sdk's decoder. structuredContent is decoded as the go-sdk does
+// (a number no float64 holds is refused), though the caller passes on the
+// plugin's own bytes.
+type wireResult struct {
+	Meta              mcp.Meta        `json:"_meta"`
+	Content           []*wireBlock    `json:"content"`
+	StructuredContent any             `json:"structuredContent"`
+	IsError           bool            `json:"isError"`
+	InputRequests     json.RawMessage `json:"inputRequests"`
+	RequestState      json.RawMessage `json:"requestState"`
+	ResultType        json.RawMessage `json:"resultType"`
+}
+
+// wireBlock mirrors the go-sdk's wire form of one content block: every
+// field of every type, since the go-sdk decodes them all whatever the type
+// (a text block with a "size" that is not a number is refused).
+type wireBlock struct {
+	Type              string                `json:"type"`
+	Text              string                `json:"text"`
+	MIMEType          string                `json:"mimeType"`
+	Data              []byte                `json:"data"`
+	Resource          *mcp.ResourceContents `json:"resource"`
+	URI               string                `json:"uri"`
+	Name              string                `json:"name"`
+	Title             string                `json:"title"`
+	Description       string                `json:"description"`
+	Size              *int64                `json:"size"`
+	Meta              mcp.Meta              `json:"_meta"`
+	Annotations       *mcp.Annotations      `json:"annotations"`
+	Icons             []mcp.Icon            `json:"icons"`
+	ID                string                `json:"id"`
+	Input             map[string]any        `json:"input"`
+	ToolUseID         string                `json:"toolUseId"`
+	NestedContent     []*wireBlock          `json:"content"`
+	StructuredContent any                   `json:"structuredContent"`
+	IsError           bool                  `json:"isError"`
+}
+
+// decodeTextResult is sdkDecode's fast path; ok is false when the result
+// is not one it builds, or not one it accepts.
+func decodeTextResult(out []byte) (*mcp.CallToolResult, bool) {
+	if !withinDepth(out, sdkMaxDepth) {
+		return nil, false
+	}
+	var wire wireResult
+	if _, err := segjson.Parse(out, &wire, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
+		return nil, false
+	}
+	if wire.InputRequests != nil || wire.RequestState != nil || wire.ResultType != nil {
+		return nil, false
+	}
+	res := &mcp.CallToolResult{Meta: wire.Meta, IsError: wire.IsError, Content: make([]mcp.Content, len(wire.Content))}
+	blocks := make([]mcp.TextContent, len(wire.Content))
+	for i, b := range wire.Content {
+		if b == nil || b.Type != "text" {
+			return nil, false
+		}
+		blocks[i] = mcp.TextContent{Text: b.Text, Meta: b.Meta, Annotations: b.Annotations}
+		res.Content[i] = &blocks[i]
+	}
+	res.StructuredContent = wire.StructuredContent
+	return res, true
+}
+
+// withinDepth reports whether the objects and arrays of data, which is
+// valid JSON, nest at most max deep.
+func withinDepth(data []byte, max int) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > max {
+				return false
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return true
 }
