@@ -113,3 +113,35 @@ func TestToolCallAllocatesLittle(t *testing.T) {
 		t.Fatalf("a call allocates %d bytes; want at most %d", per, bound)
 	}
 }
+
+// A result's isError decides whether its structuredContent is checked
+// against the tool's outputSchema, and the client reads it to know whether
+// the call failed. The host read it once case-insensitively for the check
+// and once case-sensitively (as the go-sdk does) for what it sent, so
+// "IsError": true skipped the outputSchema check of a result the client
+// then received as a success, without the structuredContent its schema
+// promises. One reading now decides both.
+func TestIsErrorIsReadOnceForTheCheckAndTheClient(t *testing.T) {
+	output, err := compileSchema(json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`), "moat://test/output", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed := &Tool{Name: "p_typed", Plugin: &Plugin{Name: "p"}, output: output}
+	for _, out := range []string{
+		`{"content":[{"type":"text","text":"x"}],"IsError":true}`,
+		`{"content":[{"type":"image","data":"AAAA","mimeType":"image/png"}],"ISERROR":true}`,
+	} {
+		res, err := typed.decodeResult([]byte(out))
+		if err == nil {
+			t.Errorf("%s: accepted, sent with isError %v and no structuredContent; want it refused for its outputSchema", out, res.IsError)
+			continue
+		}
+		if !strings.Contains(err.Error(), "the tool declares an outputSchema but the result has no structuredContent") {
+			t.Errorf("%s: %v", out, err)
+		}
+	}
+	res, err := typed.decodeResult([]byte(`{"content":[{"type":"text","text":"x"}],"isError":true}`))
+	if err != nil || !res.IsError {
+		t.Fatalf("a tool error without structuredContent: %v, %+v; want it passed on as a tool error", err, res)
+	}
+}

@@ -139,7 +139,8 @@ func (t *Tool) request(args json.RawMessage, meta map[string]any) ([]byte, error
 
 const requestHead = `{"method":"` + abi.MethodToolsCall + `","params":{"name":`
 
-// toolResult is the part of a result the host checks.
+// toolResult is the part of a result the host checks, as the slow path
+// reads it.
 type toolResult struct {
 	Error             *abi.Error      `json:"error"`
 	Content           json.RawMessage `json:"content"`
@@ -153,42 +154,64 @@ func (t *Tool) checkResult(out []byte) error {
 }
 
 // decodeResult checks a plugin's answer and returns it decoded.
+//
+// The answer is read once, as the go-sdk reads it (readResult), and that
+// one reading is what is checked and what the server sends. Only an answer
+// that reading does not take (another content type than text, a protocol
+// error, or one it refuses) is read again, by encoding/json for the check
+// and by the go-sdk for the server, so that each refusal keeps its message.
 func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 	bad := func(format string, args ...any) error {
 		return &OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: fmt.Sprintf(format, args...)}
 	}
-	var res toolResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) || !json.Valid(out) {
-			return nil, bad("it is not valid JSON: %s", t.Plugin.quote(err.Error()))
+	var decoded *mcp.CallToolResult
+	var structured json.RawMessage
+	if wire, ok := readResult(out); ok {
+		if wire.Error != nil {
+			return nil, &ProtocolError{Code: wire.Error.Code, Message: wire.Error.Message}
 		}
-		return nil, bad("it is not a CallToolResult object: %s", t.Plugin.quote(err.Error()))
+		if decoded, ok = wire.textResult(); ok {
+			structured = wire.StructuredContent
+		}
 	}
-	if res.Error != nil {
-		return nil, &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
-	}
-	if len(res.Content) == 0 || res.Content[0] != '[' {
-		return nil, bad(`it has no "content" array`)
-	}
-	// What the server will send must decode as MCP's CallToolResult (known
-	// content types, no null blocks, _meta an object); refused here, it
-	// counts against the plugin's breaker like any other bad output.
-	decoded, err := sdkDecode(out)
-	if err != nil {
-		return nil, bad("it is not a CallToolResult MCP clients can read: %s", t.Plugin.quote(err.Error()))
+	if decoded == nil {
+		var res toolResult
+		if err := json.Unmarshal(out, &res); err != nil {
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) || !json.Valid(out) {
+				return nil, bad("it is not valid JSON: %s", t.Plugin.quote(err.Error()))
+			}
+			return nil, bad("it is not a CallToolResult object: %s", t.Plugin.quote(err.Error()))
+		}
+		if res.Error != nil {
+			return nil, &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
+		}
+		if len(res.Content) == 0 || res.Content[0] != '[' {
+			return nil, bad(`it has no "content" array`)
+		}
+		// What the server will send must decode as MCP's CallToolResult
+		// (known content types, no null blocks, _meta an object); refused
+		// here, it counts against the plugin's breaker like any other bad
+		// output.
+		decoded = new(mcp.CallToolResult)
+		if err := json.Unmarshal(out, decoded); err != nil {
+			return nil, bad("it is not a CallToolResult MCP clients can read: %s", t.Plugin.quote(err.Error()))
+		}
+		structured = res.StructuredContent
 	}
 	// The go-sdk decodes structuredContent into an any, where a number
 	// becomes a float64 and an integer past 2^53 loses its last digits:
 	// what goes on is the plugin's JSON as written, checked below.
-	if len(res.StructuredContent) > 0 && string(res.StructuredContent) != "null" {
-		decoded.StructuredContent = res.StructuredContent
+	if len(structured) > 0 && string(structured) != "null" {
+		decoded.StructuredContent = structured
 	}
-	if t.output != nil && !res.IsError {
-		if len(res.StructuredContent) == 0 {
+	// isError as the client will read it decides whether the outputSchema
+	// applies: a result sent as a success keeps the schema's promise.
+	if t.output != nil && !decoded.IsError {
+		if len(structured) == 0 {
 			return nil, bad("the tool declares an outputSchema but the result has no structuredContent")
 		}
-		if problem := validateJSON(t.output, res.StructuredContent); problem != "" {
+		if problem := validateJSON(t.output, structured); problem != "" {
 			return nil, bad("structuredContent does not match the tool's outputSchema: %s", t.Plugin.quote(problem))
 		}
 	}
@@ -219,16 +242,14 @@ func clip(s string, n int) string {
 }
 
 // sdkDecode decodes a result as the go-sdk's CallToolResult.UnmarshalJSON
-// does, with the same JSON library, the same case-sensitive field names and
-// the same nesting bound, but without its stream decoder, which takes a
-// 32 KiB buffer for every call. A result of text blocks alone, the common
-// case, is built here; anything else (other content types, a result that
-// asks for input, a result the fast decode refuses) goes through the
-// go-sdk's own decoder, so that what is accepted, and the error that
-// refuses it, are the go-sdk's.
+// does: readResult's reading where it takes the result, the go-sdk's own
+// otherwise. (decodeResult is what the host runs; this is the same choice
+// without the checks, for the test that holds the two readings together.)
 func sdkDecode(out []byte) (*mcp.CallToolResult, error) {
-	if res, ok := decodeTextResult(out); ok {
-		return res, nil
+	if wire, ok := readResult(out); ok && wire.Error == nil {
+		if res, ok := wire.textResult(); ok {
+			return res, nil
+		}
 	}
 	res := new(mcp.CallToolResult)
 	if err := json.Unmarshal(out, res); err != nil {
@@ -240,15 +261,16 @@ func sdkDecode(out []byte) (*mcp.CallToolResult, error) {
 // sdkMaxDepth is the go-sdk's bound on the nesting of a message it decodes.
 const sdkMaxDepth = 1000
 
-// wireResult mirrors the go-sdk's wire form of a CallToolResult. Fields the
-// fast path does not build are raw, so that their presence sends the result
-// to the go-sdk's decoder. structuredContent is decoded as the go-sdk does
-// (a number no float64 holds is refused), though the caller passes on the
-// plugin's own bytes.
+// wireResult is a plugin's answer read as the go-sdk reads a
+// CallToolResult (with the JSON library it uses, case-sensitive names and
+// its bound on nesting), plus the error a plugin may answer with instead.
+// Fields the fast path does not build are raw, so that their presence
+// sends the answer down the slow path.
 type wireResult struct {
+	Error             *abi.Error      `json:"error"`
 	Meta              mcp.Meta        `json:"_meta"`
 	Content           []*wireBlock    `json:"content"`
-	StructuredContent any             `json:"structuredContent"`
+	StructuredContent json.RawMessage `json:"structuredContent"`
 	IsError           bool            `json:"isError"`
 	InputRequests     json.RawMessage `json:"inputRequests"`
 	RequestState      json.RawMessage `json:"requestState"`
@@ -280,17 +302,25 @@ type wireBlock struct {
 	IsError           bool                  `json:"isError"`
 }
 
-// decodeTextResult is sdkDecode's fast path; ok is false when the result
-// is not one it builds, or not one it accepts.
-func decodeTextResult(out []byte) (*mcp.CallToolResult, bool) {
+// readResult reads a plugin's answer in one pass without the go-sdk's
+// stream decoder, which takes a 32 KiB buffer for every call. ok is false
+// when the answer is not one JSON value of that shape.
+func readResult(out []byte) (*wireResult, bool) {
 	if !withinDepth(out, sdkMaxDepth) {
 		return nil, false
 	}
-	var wire wireResult
-	if _, err := segjson.Parse(out, &wire, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
+	wire := new(wireResult)
+	rest, err := segjson.Parse(out, wire, segjson.DontMatchCaseInsensitiveStructFields)
+	if err != nil || len(bytes.TrimSpace(rest)) != 0 {
 		return nil, false
 	}
-	if wire.InputRequests != nil || wire.RequestState != nil || wire.ResultType != nil {
+	return wire, true
+}
+
+// textResult is the answer as the go-sdk would decode it, when it holds
+// text blocks alone, the common case; ok is false for anything else.
+func (wire *wireResult) textResult() (*mcp.CallToolResult, bool) {
+	if wire.Content == nil || wire.InputRequests != nil || wire.RequestState != nil || wire.ResultType != nil {
 		return nil, false
 	}
 	res := &mcp.CallToolResult{Meta: wire.Meta, IsError: wire.IsError, Content: make([]mcp.Content, len(wire.Content))}
@@ -302,7 +332,15 @@ func decodeTextResult(out []byte) (*mcp.CallToolResult, bool) {
 		blocks[i] = mcp.TextContent{Text: b.Text, Meta: b.Meta, Annotations: b.Annotations}
 		res.Content[i] = &blocks[i]
 	}
-	res.StructuredContent = wire.StructuredContent
+	if len(wire.StructuredContent) > 0 {
+		// The go-sdk would decode it into an any, and refuse what that
+		// cannot hold (a number past float64's range).
+		var v any
+		if _, err := segjson.Parse(wire.StructuredContent, &v, segjson.DontMatchCaseInsensitiveStructFields); err != nil {
+			return nil, false
+		}
+		res.StructuredContent = v
+	}
 	return res, true
 }
 
