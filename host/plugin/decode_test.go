@@ -145,3 +145,32 @@ func TestIsErrorIsReadOnceForTheCheckAndTheClient(t *testing.T) {
 		t.Fatalf("a tool error without structuredContent: %v, %+v; want it passed on as a tool error", err, res)
 	}
 }
+
+// The fast reading and the go-sdk's must agree on any bytes a plugin can
+// return: both accept with the same result, or both refuse.
+//
+//	go test -run '^$' -fuzz '^FuzzResultDecodeAgrees$' -fuzztime 1m ./host/plugin/
+func FuzzResultDecodeAgrees(f *testing.F) {
+	for _, raw := range resultCases {
+		f.Add([]byte(raw))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return // decodeResult refuses these before either reading counts
+		}
+		want := new(mcp.CallToolResult)
+		wantErr := json.Unmarshal(raw, want)
+		got, gotErr := sdkDecode(raw)
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("%q: go-sdk error %v, fast decode error %v", raw, wantErr, gotErr)
+		}
+		if wantErr != nil {
+			return
+		}
+		wantJSON, err1 := json.Marshal(want)
+		gotJSON, err2 := json.Marshal(got)
+		if string(gotJSON) != string(wantJSON) || (err1 == nil) != (err2 == nil) || got.IsError != want.IsError {
+			t.Fatalf("%q:\n got %s (%v)\nwant %s (%v)", raw, gotJSON, err2, wantJSON, err1)
+		}
+	})
+}
