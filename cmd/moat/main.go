@@ -201,6 +201,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	log, secrets := host.NewServeLogger(cfg, stderr)
+	applyMemoryPolicy(cfg, log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan struct{})

@@ -38,6 +38,12 @@ type Config struct {
 	// module than this, so a huge file (or a device posing as one) in
 	// plugins_dir cannot exhaust its memory. Default 128MiB; at most 1GiB.
 	MaxModuleSize Size `yaml:"max_module_size"`
+	// MemoryLimit is the soft limit on the Go heap that moat's collector
+	// works to (GOMEMLIMIT): a size such as 512MiB; MemoryLimitAuto, 90%
+	// of the memory limit of the cgroup moat runs in, if any; or
+	// MemoryLimitOff, none. Default auto. GOMEMLIMIT or GOGC set in the
+	// environment override it.
+	MemoryLimit string `yaml:"memory_limit"`
 	// Breaker is the circuit breaker of every plugin; a plugin's own
 	// breaker overrides it field by field (see PluginBreaker).
 	Breaker Breaker `yaml:"breaker"`
@@ -127,7 +133,17 @@ const (
 	// MaxMaxModuleSize is the largest max_module_size accepted: a module
 	// is read whole into memory and compiled, which takes several times
 	// its size again.
-	MaxMaxModuleSize = 1 << 30
+	MaxMaxModuleSize   = 1 << 30
+	DefaultMemoryLimit = MemoryLimitAuto
+	// MinMemoryLimit is the smallest memory_limit accepted: below it the
+	// compiled plugins alone would keep the collector running all the time.
+	MinMemoryLimit = 64 << 20
+)
+
+// The memory_limit values that are not sizes.
+const (
+	MemoryLimitAuto = "auto"
+	MemoryLimitOff  = "off"
 )
 
 // AdminListenOff is the admin_listen value that disables the admin listener.

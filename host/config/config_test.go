@@ -218,10 +218,40 @@ func TestBadOperationsKeys(t *testing.T) {
 		{"negative half_open_calls in a plugin", "plugins: {time: {breaker: {half_open_calls: -1}}}", []string{"plugins.time.breaker.half_open_calls", "negative"}},
 		{"max_module_size over 1GiB", "max_module_size: 2GiB", []string{"max_module_size", "2GiB is more", "1GiB or less"}},
 		{"max_module_size zero", "max_module_size: 0", []string{"max_module_size", "not a size"}},
+		{"memory_limit not a size", "memory_limit: lots", []string{"memory_limit", `"lots" is not a size`, "512MiB", "auto", "off"}},
+		{"memory_limit too small", "memory_limit: 16MiB", []string{"memory_limit", "16MiB is less than", "64MiB or more"}},
 		{"unknown breaker key", "breaker: {failure: 3}", []string{"line 1", `unknown key "failure" in breaker`, "failures, open_for, half_open_calls"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { refused(t, c.yaml, c.says...) })
+	}
+}
+
+func TestMemoryLimitKey(t *testing.T) {
+	for _, c := range []struct {
+		yaml, mode string
+		size       config.Size
+	}{
+		{"", config.MemoryLimitAuto, 0},
+		{"memory_limit: auto", config.MemoryLimitAuto, 0},
+		{"memory_limit: off", config.MemoryLimitOff, 0},
+		{"memory_limit: 512MiB", "512MiB", 512 << 20},
+	} {
+		cfg, err := config.Parse([]byte(c.yaml), "moat.yaml", t.TempDir())
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		size, err := cfg.MemoryLimitSize()
+		if cfg.MemoryLimit != c.mode || size != c.size || err != nil {
+			t.Errorf("%q: memory_limit %q, %v, %v; want %q, %v", c.yaml, cfg.MemoryLimit, size, err, c.mode, c.size)
+		}
+	}
+	cfg, err := config.Load(nil, []string{"MOAT_MEMORY_LIMIT=1GiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, err := cfg.MemoryLimitSize(); size != 1<<30 || err != nil {
+		t.Fatalf("MOAT_MEMORY_LIMIT=1GiB gives %v, %v", size, err)
 	}
 }
 

@@ -269,6 +269,9 @@ func (c *Config) applyDefaults() {
 	if c.MaxModuleSize == 0 {
 		c.MaxModuleSize = DefaultMaxModuleSize
 	}
+	if c.MemoryLimit == "" {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
 	c.HTTP = c.HTTP.WithDefaults()
 	for _, p := range []*string{&c.TLS.Cert, &c.TLS.Key, &c.TLS.ClientCA} {
 		if *p != "" {
@@ -294,6 +297,22 @@ func (c *Config) applyDefaults() {
 			c.Plugins[name] = p
 		}
 	}
+}
+
+// MemoryLimitSize is memory_limit as a size, or 0 for auto and off.
+func (c *Config) MemoryLimitSize() (Size, error) {
+	switch c.MemoryLimit {
+	case "", MemoryLimitAuto, MemoryLimitOff:
+		return 0, nil
+	}
+	z, err := ParseSize(c.MemoryLimit)
+	if err != nil {
+		return 0, fmt.Errorf("memory_limit: %q is not a size; write one such as 512MiB or 2GiB, %s to take 90%% of the container's memory limit, or %s for no limit", c.MemoryLimit, MemoryLimitAuto, MemoryLimitOff)
+	}
+	if z < MinMemoryLimit {
+		return 0, fmt.Errorf("memory_limit: %s is less than moat can run in (%s): its compiled plugins alone would keep the collector running; set %s or more, or %s for no limit", z, Size(MinMemoryLimit), Size(MinMemoryLimit), MemoryLimitOff)
+	}
+	return z, nil
 }
 
 // resolve expands ~ and makes a relative path relative to the config's
@@ -336,6 +355,9 @@ func (c *Config) validate() error {
 	if c.MaxModuleSize > MaxMaxModuleSize {
 		return fmt.Errorf("max_module_size: %s is more than moat accepts (%s): a module is read whole into memory and compiled; set %s or less",
 			c.MaxModuleSize, Size(MaxMaxModuleSize), Size(MaxMaxModuleSize))
+	}
+	if _, err := c.MemoryLimitSize(); err != nil {
+		return err
 	}
 	if err := c.Breaker.validate("breaker"); err != nil {
 		return err

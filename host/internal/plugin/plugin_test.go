@@ -51,7 +51,7 @@ func TestDescriptionChecks(t *testing.T) {
 }
 
 // loadDir loads the plugins of a folder with an optional configuration.
-func loadDir(t *testing.T, dir, yaml string) (*Registry, []error) {
+func loadDir(t testing.TB, dir, yaml string) (*Registry, []error) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), "test", dir)
 	if err != nil {
