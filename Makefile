@@ -120,7 +120,8 @@ FUZZTIME     ?= 2m
 FUZZ_TARGETS := FuzzDescription:./host/internal/plugin FuzzCallResult:./host/internal/plugin \
 	FuzzParse:./host/config FuzzHTTP:./host/internal/server \
 	FuzzFrontDoorView:./host/internal/server \
-	FuzzInstrument:./sandbox/internal/instrument
+	FuzzInstrument:./sandbox/internal/instrument \
+	FuzzResultDecodeAgrees:./host/internal/plugin
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \

@@ -9,9 +9,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/internal/server"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
-	"github.com/moat-mcp/moat/host/internal/server"
 )
 
 // frontDoor holds the parts of the front door built from the configuration.

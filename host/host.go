@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/config"
-	"github.com/moat-mcp/moat/host/observe"
+	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/server"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )

@@ -311,7 +311,7 @@ func (r *reloader) warnRestart(cfg *config.Config) {
 
 // RestartKeys are the settings only a restart applies; every other one a
 // reload (SIGHUP) applies.
-var RestartKeys = []string{"listen", "admin_listen", "tls", "cache_dir", "data_dir", "log", "shutdown_timeout",
+var RestartKeys = []string{"listen", "admin_listen", "tls", "cache_dir", "data_dir", "log", "shutdown_timeout", "memory_limit",
 	"http (all but allowed_origins and max_body)"}
 
 func restartChanges(old, cfg *config.Config) []string {
@@ -326,6 +326,7 @@ func restartChanges(old, cfg *config.Config) []string {
 		"data_dir":         cfg.DataDir != old.DataDir,
 		"log":              cfg.Log != old.Log,
 		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
+		"memory_limit":     cfg.MemoryLimit != old.MemoryLimit,
 		"http":             !reflect.DeepEqual(edgeOnly(cfg.HTTP), edgeOnly(old.HTTP)),
 		"tls":              cfg.TLS != old.TLS,
 	}

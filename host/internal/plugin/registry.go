@@ -17,8 +17,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/abi"
-	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 )

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/internal/server"
+	"github.com/moat-mcp/moat/host/observe"
 )
 
 // Label values come from names plugins describe; one that holds a secret

@@ -11,8 +11,8 @@ import (
 
 	"github.com/moat-mcp/moat/abi"
 	"github.com/moat-mcp/moat/host/internal/capability"
-	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/moat-mcp/moat/abi"
 	"github.com/moat-mcp/moat/host/auth"
-	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
 	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
