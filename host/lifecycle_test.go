@@ -79,6 +79,18 @@ func TestHostLifecycle(t *testing.T) {
 	if got := tools(); !slices.Equal(got, []string{"echo_echo"}) {
 		t.Fatalf("after a refused reload, tools %v; want the running configuration's", got)
 	}
+	// So is one that names a plugin that does not load: nothing of it
+	// applies, not even the prefix of the plugin that would load.
+	junk := filepath.Join(dir, "junk.wasm")
+	if err := os.WriteFile(junk, []byte("\x00asm junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(ctx, parse("plugins:\n  echo: {prefix: \"x_\"}\n  junk: {path: "+junk+"}\n")); err == nil || !strings.Contains(err.Error(), `plugin "junk"`) {
+		t.Fatalf("a reload naming a plugin that does not load: %v; want it refused naming the plugin", err)
+	}
+	if got := tools(); !slices.Equal(got, []string{"echo_echo"}) {
+		t.Fatalf("after a refused reload, tools %v; want the running configuration's", got)
+	}
 	// A good one applies whole.
 	if err := h.Reload(ctx, parse("plugins:\n  echo: {prefix: \"e_\"}\n")); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -161,11 +162,36 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) error {
 	} else if r.opts.Secrets != nil {
 		r.opts.Secrets.Add(cfg.SecretValues()...)
 	}
+	// Every plugin the new configuration changes is loaded before any is
+	// served. One the configuration names (under plugins:) that fails
+	// refuses it whole; a file that is merely in plugins_dir and fails is
+	// left out, as at start, so that one stray file does not block every
+	// reload.
+	pl := r.prepare(ctx, cfg)
+	var errs []error
+	var stray []failure
+	for _, f := range pl.failures {
+		if _, named := cfg.Plugins[f.name]; named || f.name == "plugins_dir" {
+			errs = append(errs, fmt.Errorf("plugin %q: %w", f.name, f.err))
+		} else {
+			stray = append(stray, f)
+		}
+	}
+	if len(errs) > 0 {
+		pl.discard(ctx)
+		if next != nil {
+			next.closeOwn(r.fronts.cur, r.log)
+		}
+		return errors.Join(errs...)
+	}
+	for _, f := range stray {
+		r.logFailure(f)
+	}
 	r.warnRestart(cfg)
 	r.watch.follow(cfg.PluginsDir)
 	old := r.cfg
 	r.cfg = cfg
-	r.reconcile(ctx)
+	r.install(ctx, pl, len(stray))
 	if next != nil {
 		r.swapFront(ctx, old, next)
 	}
@@ -174,32 +200,51 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) error {
 
 // reconcile loads what is new or changed and unloads what is gone. A new
 // version replaces the old only once it has loaded and described itself;
-// a bad one leaves the old serving.
+// a bad one leaves the old serving, and the others apply.
 func (r *reloader) reconcile(ctx context.Context) {
-	names, err := plugin.Names(r.cfg)
+	plan := r.prepare(ctx, r.cfg)
+	for _, f := range plan.failures {
+		r.logFailure(f)
+	}
+	r.install(ctx, plan, len(plan.failures))
+}
+
+// failure is a plugin a plan could not load.
+type failure struct {
+	name   string
+	loaded bool // an old version serves
+	err    error
+}
+
+// plan is what a rescan would change: the plugins loaded anew (not yet
+// serving) and those to unload.
+type plan struct {
+	loaded   []*plugin.Plugin
+	gone     []*plugin.Plugin
+	failures []failure
+}
+
+// prepare loads every plugin cfg serves that is new or changed, without
+// serving it yet, and lists the loaded ones cfg no longer serves.
+func (r *reloader) prepare(ctx context.Context, cfg *config.Config) plan {
+	var pl plan
+	names, err := plugin.Names(cfg)
 	if err != nil {
-		r.log.Error("rescanning plugins_dir", "error", err)
-		return
+		pl.failures = append(pl.failures, failure{name: "plugins_dir", err: err})
+		return pl
 	}
 	want := map[string]bool{}
-	failed := 0
 	for _, name := range names {
 		want[name] = true
-		spec := plugin.SpecFor(r.cfg, name, r.opts)
+		spec := plugin.SpecFor(cfg, name, r.opts)
 		old, loaded := r.reg.Plugin(name)
 		digest, err := plugin.FileDigest(spec.Path, spec.MaxModuleSize)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // removed mid-scan: the next event tells
 			}
-			// Not a module moat will read (a FIFO, a device, too large):
-			// say so, as a load at start does.
-			failed++
-			if loaded {
-				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
-			} else {
-				r.log.Error("plugin not loaded", "plugin", name, "error", err)
-			}
+			// Not a module moat will read (a FIFO, a device, too large).
+			pl.failures = append(pl.failures, failure{name, loaded, err})
 			continue
 		}
 		if loaded && old.Same(spec, digest) {
@@ -207,45 +252,66 @@ func (r *reloader) reconcile(ctx context.Context) {
 		}
 		p, err := plugin.LoadOne(ctx, r.engine, spec)
 		if err != nil {
-			failed++
-			if loaded {
-				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
-			} else {
-				r.log.Error("plugin not loaded", "plugin", name, "error", err)
-			}
+			pl.failures = append(pl.failures, failure{name, loaded, err})
 			continue
 		}
+		pl.loaded = append(pl.loaded, p)
+	}
+	for _, p := range r.reg.Plugins() {
+		if !want[p.Name] {
+			pl.gone = append(pl.gone, p)
+		}
+	}
+	return pl
+}
+
+// discard closes the plugins a plan loaded, when it is not applied.
+func (pl plan) discard(ctx context.Context) {
+	for _, p := range pl.loaded {
+		p.Sandbox().Close(ctx)
+	}
+}
+
+func (r *reloader) logFailure(f failure) {
+	switch {
+	case f.name == "plugins_dir":
+		r.log.Error("rescanning plugins_dir", "error", f.err)
+	case f.loaded:
+		r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", f.name, "error", f.err)
+	default:
+		r.log.Error("plugin not loaded", "plugin", f.name, "error", f.err)
+	}
+}
+
+// install serves what a plan loaded in place of what it replaces, unloads
+// what it lists as gone, and tells /health how many failed.
+func (r *reloader) install(ctx context.Context, pl plan, failed int) {
+	for _, p := range pl.loaded {
 		replaced, err := r.reg.Put(p)
 		if err != nil {
 			failed++
-			if loaded {
-				r.log.Error("the new version of a plugin is refused; the old one keeps serving", "plugin", name, "error", err)
-			} else {
-				r.log.Error("plugin not loaded", "plugin", name, "error", err)
-			}
+			r.logFailure(failure{p.Name, replaced != nil, err})
 			p.Sandbox().Close(ctx)
 			continue
 		}
 		r.srv.Swap(replaced, p)
 		if replaced != nil {
-			r.log.Info("plugin replaced", "plugin", name, "version", p.Description.Version, "tools", len(p.Tools))
+			r.log.Info("plugin replaced", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools))
 			r.retire(ctx, replaced)
 		} else {
-			r.log.Info("plugin loaded", "plugin", name, "version", p.Description.Version, "tools", len(p.Tools))
+			r.log.Info("plugin loaded", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools))
 		}
 	}
-	for _, p := range r.reg.Plugins() {
-		if !want[p.Name] {
-			r.reg.Remove(p.Name)
-			r.srv.Drop(p)
-			r.opts.Metrics.Forget(p.Name)
-			reason := "plugin unloaded: its file is gone"
-			if _, err := os.Stat(p.Path); err == nil {
-				reason = "plugin unloaded: the configuration no longer serves it"
-			}
-			r.log.Info(reason, "plugin", p.Name, "path", p.Path)
-			r.retire(ctx, p)
+	for _, p := range pl.gone {
+		r.reg.Remove(p.Name)
+		r.srv.Drop(p)
+		r.opts.Metrics.Forget(p.Name)
+		reason := "plugin unloaded: its file is gone"
+		if _, err := os.Stat(p.Path); err == nil {
+			reason = "plugin unloaded: the configuration no longer serves it"
 		}
+		r.log.Info(reason, "plugin", p.Name, "path", p.Path)
+		r.retire(ctx, p)
 	}
 	r.admin.Loaded(r.reg, failed)
 }
