@@ -36,6 +36,8 @@ type reloader struct {
 	settled time.Duration // quiet time after the last file event before acting
 	watch   *watcher
 	fronts  *frontHolder
+	// oldCfg is the configuration a reload replaced, for what it reports.
+	oldCfg *config.Config
 	// mu serialises reloads and rescans: the reloader's own, and those
 	// Host.Reload asks for.
 	mu sync.Mutex
@@ -189,12 +191,11 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) error {
 	}
 	r.warnRestart(cfg)
 	r.watch.follow(cfg.PluginsDir)
-	old := r.cfg
-	r.cfg = cfg
-	r.install(ctx, pl, len(stray))
-	if next != nil {
-		r.swapFront(ctx, old, next)
+	r.oldCfg, r.cfg = r.cfg, cfg
+	if next == nil && r.fronts != nil {
+		next = r.fronts.cur
 	}
+	r.install(ctx, pl, len(stray), next)
 	return nil
 }
 
@@ -206,7 +207,7 @@ func (r *reloader) reconcile(ctx context.Context) {
 	for _, f := range plan.failures {
 		r.logFailure(f)
 	}
-	r.install(ctx, plan, len(plan.failures))
+	r.install(ctx, plan, len(plan.failures), nil)
 }
 
 // failure is a plugin a plan could not load.
@@ -284,26 +285,45 @@ func (r *reloader) logFailure(f failure) {
 }
 
 // install serves what a plan loaded in place of what it replaces, unloads
-// what it lists as gone, and tells /health how many failed.
-func (r *reloader) install(ctx context.Context, pl plan, failed int) {
+// what it lists as gone, and tells /health how many failed. The changes
+// are made to a copy of the registry, which is then served as a whole:
+// with front, the new front door, when a reload brings one, else with the
+// front door serving now. Requests already under way keep the registry
+// they started with.
+func (r *reloader) install(ctx context.Context, pl plan, failed int, front *frontDoor) {
+	next := r.reg.Clone()
+	type swap struct{ old, p *plugin.Plugin }
+	var swaps []swap
 	for _, p := range pl.loaded {
-		replaced, err := r.reg.Put(p)
+		replaced, err := next.Put(p)
 		if err != nil {
 			failed++
 			r.logFailure(failure{p.Name, replaced != nil, err})
 			p.Sandbox().Close(ctx)
 			continue
 		}
-		r.srv.Swap(replaced, p)
-		if replaced != nil {
-			r.log.Info("plugin replaced", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools))
-			r.retire(ctx, replaced)
+		swaps = append(swaps, swap{replaced, p})
+	}
+	for _, p := range pl.gone {
+		next.Remove(p.Name)
+	}
+	r.reg = next
+	if front != nil {
+		r.swapFront(ctx, front)
+	} else if cur := r.srv.Front(); cur != nil {
+		r.srv.SetFront(cur.WithRegistry(next))
+	}
+	// Lists follow: the go-sdk tells connected clients what changed.
+	for _, sw := range swaps {
+		r.srv.Swap(sw.old, sw.p)
+		if sw.old != nil {
+			r.log.Info("plugin replaced", "plugin", sw.p.Name, "version", sw.p.Description.Version, "tools", len(sw.p.Tools))
+			r.retire(ctx, sw.old)
 		} else {
-			r.log.Info("plugin loaded", "plugin", p.Name, "version", p.Description.Version, "tools", len(p.Tools))
+			r.log.Info("plugin loaded", "plugin", sw.p.Name, "version", sw.p.Description.Version, "tools", len(sw.p.Tools))
 		}
 	}
 	for _, p := range pl.gone {
-		r.reg.Remove(p.Name)
 		r.srv.Drop(p)
 		r.opts.Metrics.Forget(p.Name)
 		reason := "plugin unloaded: its file is gone"
@@ -319,10 +339,13 @@ func (r *reloader) install(ctx context.Context, pl plan, failed int) {
 // swapFront serves new requests under next, and closes what the old front
 // door alone held once the requests it serves have ended (or grace has
 // passed).
-func (r *reloader) swapFront(ctx context.Context, oldCfg *config.Config, next *frontDoor) {
+func (r *reloader) swapFront(ctx context.Context, next *frontDoor) {
+	oldCfg := r.oldCfg
 	prev := r.fronts.cur
 	r.fronts.cur = next
-	replaced := r.srv.SetFront(next.front(r.cfg))
+	f := next.front(r.cfg)
+	f.Registry = r.reg
+	replaced := r.srv.SetFront(f)
 	var changed []string
 	for key, differs := range map[string]bool{
 		"auth": !reflect.DeepEqual(oldCfg.Auth, r.cfg.Auth), "roles": !reflect.DeepEqual(oldCfg.Roles, r.cfg.Roles),

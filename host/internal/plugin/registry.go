@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -420,6 +421,19 @@ func (r *Registry) Remove(name string) *Plugin {
 		}
 	}
 	return nil
+}
+
+// Clone returns a copy of r, which changes without changing r: a reload
+// builds the next registry aside and serves it as a whole, while requests
+// already under way keep the one they started with.
+func (r *Registry) Clone() *Registry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c := &Registry{plugins: slices.Clone(r.plugins), tools: maps.Clone(r.tools), resources: maps.Clone(r.resources), prompts: maps.Clone(r.prompts)}
+	if c.tools == nil {
+		c.tools = map[string]*Tool{}
+	}
+	return c
 }
 
 // Plugins lists the loaded plugins by name.

@@ -220,7 +220,7 @@ func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 		s.audit(ctx, p, "resources/read", uri, "", "denied", "", 0, nil)
 		return nil, mcp.ResourceNotFoundError(uri)
 	}
-	owner, ok := s.routeResource(uri)
+	owner, ok := s.routeResource(ctx, uri)
 	if !ok {
 		return nil, mcp.ResourceNotFoundError(uri)
 	}
@@ -249,15 +249,17 @@ func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 
 // routeResource finds the plugin serving uri and counts the request as in
 // flight on it (see route).
-func (s *Server) routeResource(uri string) (*plugin.Plugin, bool) {
+func (s *Server) routeResource(ctx context.Context, uri string) (*plugin.Plugin, bool) {
+	reg := s.registry(ctx)
 	for range 3 {
-		owner, _, _, ok := s.reg.ResourceFor(uri)
+		owner, _, _, ok := reg.ResourceFor(uri)
 		if !ok {
 			return nil, false
 		}
 		if owner.Enter() {
 			return owner, true
 		}
+		reg = s.current()
 	}
 	return nil, false
 }
@@ -271,7 +273,7 @@ func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 		s.audit(ctx, p, "prompts/get", name, "", "denied", "", 0, nil)
 		return nil, unknown
 	}
-	pr, ok := s.routePrompt(name)
+	pr, ok := s.routePrompt(ctx, name)
 	if !ok {
 		return nil, unknown
 	}
@@ -295,15 +297,17 @@ func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 	return res, s.finish(ctx, fc, secrets, err)
 }
 
-func (s *Server) routePrompt(name string) (*plugin.Prompt, bool) {
+func (s *Server) routePrompt(ctx context.Context, name string) (*plugin.Prompt, bool) {
+	reg := s.registry(ctx)
 	for range 3 {
-		pr, ok := s.reg.Prompt(name)
+		pr, ok := reg.Prompt(name)
 		if !ok {
 			return nil, false
 		}
 		if pr.Plugin.Enter() {
 			return pr, true
 		}
+		reg = s.current()
 	}
 	return nil, false
 }
@@ -328,14 +332,14 @@ func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.C
 	var name string
 	switch ref.Type {
 	case abi.RefPrompt:
-		pr, ok := s.reg.Prompt(ref.Name)
+		pr, ok := s.registry(ctx).Prompt(ref.Name)
 		if !ok || !s.allowed(ctx, p, policy.Prompt, ref.Name) {
 			return noCompletion(), nil
 		}
 		owner, name = pr.Plugin, ref.Name
 		params.Ref = abi.CompleteReference{Type: abi.RefPrompt, Name: pr.Def.Name}
 	case abi.RefResource:
-		t, ok := s.reg.Template(ref.URI)
+		t, ok := s.registry(ctx).Template(ref.URI)
 		if !ok || !s.allowed(ctx, p, policy.Resource, ref.URI) {
 			return noCompletion(), nil
 		}
@@ -371,7 +375,7 @@ func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error
 		s.audit(ctx, p, "resources/subscribe", uri, "", "denied", "", 0, nil)
 		return mcp.ResourceNotFoundError(uri)
 	}
-	if _, _, _, ok := s.reg.ResourceFor(uri); !ok {
+	if _, _, _, ok := s.registry(ctx).ResourceFor(uri); !ok {
 		return mcp.ResourceNotFoundError(uri)
 	}
 	return nil

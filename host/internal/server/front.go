@@ -9,6 +9,7 @@ import (
 
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
+	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -38,6 +39,11 @@ type Front struct {
 	MaxBody        config.Size
 	// MaxInflight caps concurrent calls; zero means no cap.
 	MaxInflight int
+	// Registry is the plugins this Front serves: a request routes its
+	// calls through the registry of the Front it was admitted under, so it
+	// never sees the tools of one configuration under the roles of
+	// another. Nil: the registry the Server was made with.
+	Registry *plugin.Registry
 
 	key     string // names it in the header that carries it to the MCP layer
 	once    sync.Once
@@ -47,6 +53,30 @@ type Front struct {
 	users    int
 	retiring bool
 	idle     chan struct{}
+}
+
+// WithRegistry is a copy of f's settings serving reg: what a rescan of
+// plugins_dir swaps in when only the plugins changed.
+func (f *Front) WithRegistry(reg *plugin.Registry) *Front {
+	return &Front{Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets, Fallback: f.Fallback,
+		AllowedOrigins: f.AllowedOrigins, MaxBody: f.MaxBody, MaxInflight: f.MaxInflight, Registry: reg}
+}
+
+// registry is the registry a request routes through: its Front's, else
+// the Server's own.
+func (s *Server) registry(ctx context.Context) *plugin.Registry {
+	if f := frontFrom(ctx); f != nil && f.Registry != nil {
+		return f.Registry
+	}
+	return s.reg
+}
+
+// current is the registry new requests route through.
+func (s *Server) current() *plugin.Registry {
+	if f := s.front.Load(); f != nil && f.Registry != nil {
+		return f.Registry
+	}
+	return s.reg
 }
 
 // frontHeader carries the key of the Front an HTTP request was admitted

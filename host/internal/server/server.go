@@ -82,7 +82,7 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 		UnsubscribeHandler: s.unsubscribe,
 	})
 	s.SetFront(&Front{Auth: opts.Auth, Policy: opts.Policy, Audit: opts.Audit, Secrets: opts.Secrets, Fallback: opts.Fallback,
-		AllowedOrigins: opts.HTTP.AllowedOrigins, MaxBody: opts.HTTP.MaxBody, MaxInflight: opts.MaxInflight})
+		AllowedOrigins: opts.HTTP.AllowedOrigins, MaxBody: opts.HTTP.MaxBody, MaxInflight: opts.MaxInflight, Registry: reg})
 	s.mcp.AddReceivingMiddleware(s.pinFront, s.frontDoor, s.filterFeatures)
 	for _, p := range reg.Plugins() {
 		for _, t := range p.Tools {
@@ -118,27 +118,30 @@ func mcpTool(t *plugin.Tool) *mcp.Tool {
 // errDraining is the answer to a call that arrives during shutdown.
 const errDraining = "moat is shutting down and takes no new calls; retry against another instance or after it restarts"
 
-// route finds the tool clients call name and counts the call as in flight
-// on its plugin, from this moment until the returned plugin's Leave: a
-// plugin being replaced is closed only after every call routed to it. A
-// plugin that began retiring between the lookup and the count sends the
-// call on to the plugin that serves the tool now.
-func (s *Server) route(name string) (*plugin.Tool, bool) {
+// route finds the tool clients call name, in the registry of the request's
+// Front, and counts the call as in flight on its plugin from this moment
+// until the returned plugin's Leave: a plugin being replaced is closed
+// only after every call routed to it. A plugin that began retiring between
+// the lookup and the count sends the call on to the plugin that serves the
+// tool now.
+func (s *Server) route(ctx context.Context, name string) (*plugin.Tool, bool) {
+	reg := s.registry(ctx)
 	for range 3 {
-		t, ok := s.reg.Tool(name)
+		t, ok := reg.Tool(name)
 		if !ok {
 			return nil, false
 		}
 		if t.Plugin.Enter() {
 			return t, true
 		}
+		reg = s.current()
 	}
 	return nil, false
 }
 
 func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		t, ok := s.route(registered.Name)
+		t, ok := s.route(ctx, registered.Name)
 		if !ok {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", registered.Name)}
 		}
