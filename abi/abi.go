@@ -6,6 +6,14 @@ import "fmt"
 // moat_abi_version export must return it.
 const Version = 1
 
+// The bounds of a plugin's memory, as wasm32 sets them: memory grows in
+// pages of 64 KiB, and a 32-bit address reaches 4 GiB. A memory ceiling
+// (limits.memory) lies between one page and MaxMemory.
+const (
+	PageSize  = 64 << 10
+	MaxMemory = 4 << 30
+)
+
 // Import modules a plugin may use. Any other import module rejects the plugin.
 const (
 	ModuleMoat = "moat"

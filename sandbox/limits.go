@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"github.com/moat-mcp/moat/abi"
 	"time"
 )
 
@@ -33,10 +34,10 @@ var DefaultLimits = Limits{
 }
 
 // pageSize is the size of a WebAssembly memory page.
-const pageSize = 65536
+const pageSize = abi.PageSize
 
 // maxPages is the most pages a wasm32 memory can have (4 GiB).
-const maxPages = 65536
+const maxPages = abi.MaxMemory / abi.PageSize
 
 func (l Limits) withDefaults() Limits {
 	if l.Timeout <= 0 {

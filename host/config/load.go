@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/moat-mcp/moat/abi"
 	"maps"
 	"net"
 	"net/url"
@@ -440,10 +441,10 @@ func (c *Config) validate() error {
 }
 
 func (l Limits) validate(key string) error {
-	if l.Memory != 0 && l.Memory < 64<<10 {
+	if l.Memory != 0 && l.Memory < abi.PageSize {
 		return fmt.Errorf("%s.memory: %v is less than one 64KiB page; set at least 64KiB", key, l.Memory)
 	}
-	if l.Memory > 4<<30 {
+	if l.Memory > abi.MaxMemory {
 		return fmt.Errorf("%s.memory: %v is more than the 4GiB a wasm32 plugin can address; set 4GiB or less", key, l.Memory)
 	}
 	if l.Instances < 0 {

@@ -53,6 +53,7 @@ type Front struct {
 	users    int
 	retiring bool
 	idle     chan struct{}
+	forget   func()
 }
 
 // WithRegistry is a copy of f's settings serving reg: what a rescan of
@@ -127,31 +128,35 @@ func (s *Server) acquire() *Front {
 
 func (f *Front) release() {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.users--
-	if f.users == 0 && f.retiring && f.idle != nil {
+	ended := f.users == 0 && f.retiring && f.idle != nil
+	if ended {
 		close(f.idle)
 		f.idle = nil
+	}
+	forget := f.forget
+	f.mu.Unlock()
+	if ended && forget != nil {
+		forget()
 	}
 }
 
-// retire marks f as replaced; forget runs once its last request ends.
+// retire marks f as replaced; forget runs once its last request ends, on
+// the goroutine that ends it (no goroutine waits for it).
 func (f *Front) retire(forget func()) {
 	f.mu.Lock()
 	f.retiring = true
-	if f.idle == nil {
+	f.forget = forget
+	ended := f.users == 0
+	if ended {
+		f.idle = nil // Idle reports it ended
+	} else if f.idle == nil {
 		f.idle = make(chan struct{})
 	}
-	idle := f.idle
-	if f.users == 0 {
-		close(f.idle)
-		f.idle = nil
-	}
 	f.mu.Unlock()
-	go func() {
-		<-idle
+	if ended {
 		forget()
-	}()
+	}
 }
 
 // Idle is closed once f is replaced and the requests it served have ended,
