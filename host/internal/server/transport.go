@@ -38,8 +38,22 @@ func (s *Server) Handler() http.Handler {
 		MaxRequestBodyBytes:          maxBody,
 		PropagateRequestCancellation: true,
 	})
+	// A sessionless request whose answer nothing can precede (no progress
+	// asked for; under 2026-07-28 a call sends the client no request and
+	// no log) is answered as one application/json body, which spares the
+	// event stream's framing and a flush.
+	statelessJSON := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{
+		Stateless:                    true,
+		JSONResponse:                 true,
+		MaxRequestBodyBytes:          maxBody,
+		PropagateRequestCancellation: true,
+	})
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if statelessVersion(r.Header.Get("Mcp-Protocol-Version")) {
+			if v := viewFrom(r.Context()); r.Method == http.MethodPost && v != nil && !v.Progress && v.Method != "subscriptions/listen" {
+				statelessJSON.ServeHTTP(w, r)
+				return
+			}
 			stateless.ServeHTTP(w, r)
 			return
 		}

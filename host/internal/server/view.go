@@ -36,6 +36,9 @@ type view struct {
 	Name string
 	// Arguments is params.arguments as received, nil when absent.
 	Arguments json.RawMessage
+	// Progress reports whether params._meta holds a progressToken: the
+	// client asked for progress notifications on this request's stream.
+	Progress bool
 
 	version bool // "jsonrpc":"2.0" was read
 }
@@ -85,6 +88,7 @@ func readView(body []byte) (*view, *viewError) {
 	if !v.version {
 		return nil, errVersion
 	}
+	v.Progress = p.progress
 	if !v.Request && v.ID == nil {
 		return nil, &viewError{code: jsonrpc.CodeInvalidRequest, label: "wrong_type",
 			msg: `invalid request: a message needs a "method" (a request or notification) or the "id" of the request it answers; add the one that applies`}
@@ -247,6 +251,7 @@ func meta(p *viewParser, key []byte, depth int) *viewError {
 		if c := p.peek(); c != '"' && c != '-' && (c < '0' || c > '9') {
 			return wrongType(`params "_meta" "progressToken"`, "a string or a number")
 		}
+		p.progress = true
 	}
 	return p.value(depth + 1)
 }
@@ -259,7 +264,9 @@ type viewParser struct {
 	data []byte
 	pos  int
 	keys [][]byte // the keys of the objects being read, innermost last
-	utf8 bool     // the whole body is UTF-8: strings need no repair
+	// progress is set when params._meta holds a progressToken.
+	progress bool
+	utf8     bool // the whole body is UTF-8: strings need no repair
 }
 
 func (p *viewParser) ws() {
