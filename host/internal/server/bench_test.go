@@ -13,12 +13,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
-	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/server"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
-	"github.com/moat-mcp/moat/internal/testplugin"
-	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/time/rate"
 )
@@ -39,22 +36,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // no policy, no audit) and on (API key, roles, four rate-limit scopes,
 // audit, secret scrubbing): the difference is what the chain costs a call.
 func BenchmarkToolCallHTTP(b *testing.B) {
-	dir := b.TempDir()
-	testplugin.WriteTo(b, testplugin.WAT(b, "sandbox/testdata/echo.wat"), dir, "echo")
-	cfg, err := config.Parse(nil, "bench", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.SetPluginsDir(dir)
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{NoCache: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reg, errs := plugin.Load(context.Background(), cfg, engine, plugin.Options{})
-	if len(errs) > 0 {
-		b.Fatal(errs)
-	}
-	b.Cleanup(func() { reg.Close(context.Background()) })
+	reg := echoRegistry(b)
 
 	for _, chain := range []string{"off", "on"} {
 		b.Run("front-door-"+chain, func(b *testing.B) {

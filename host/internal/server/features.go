@@ -248,20 +248,12 @@ func (s *Server) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 }
 
 // routeResource finds the plugin serving uri and counts the request as in
-// flight on it (see route).
+// flight on it (see enter).
 func (s *Server) routeResource(ctx context.Context, uri string) (*plugin.Plugin, bool) {
-	reg := s.registry(ctx)
-	for range 3 {
+	return enter(s, ctx, func(reg *plugin.Registry) (*plugin.Plugin, *plugin.Plugin, bool) {
 		owner, _, _, ok := reg.ResourceFor(uri)
-		if !ok {
-			return nil, false
-		}
-		if owner.Enter() {
-			return owner, true
-		}
-		reg = s.current()
-	}
-	return nil, false
+		return owner, owner, ok
+	})
 }
 
 // getPrompt serves prompts/get for every prompt.
@@ -298,18 +290,13 @@ func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 }
 
 func (s *Server) routePrompt(ctx context.Context, name string) (*plugin.Prompt, bool) {
-	reg := s.registry(ctx)
-	for range 3 {
+	return enter(s, ctx, func(reg *plugin.Registry) (*plugin.Prompt, *plugin.Plugin, bool) {
 		pr, ok := reg.Prompt(name)
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
-		if pr.Plugin.Enter() {
-			return pr, true
-		}
-		reg = s.current()
-	}
-	return nil, false
+		return pr, pr.Plugin, true
+	})
 }
 
 // noCompletion is the answer for a reference no plugin completes.

@@ -119,24 +119,37 @@ func mcpTool(t *plugin.Tool) *mcp.Tool {
 const errDraining = "moat is shutting down and takes no new calls; retry against another instance or after it restarts"
 
 // route finds the tool clients call name, in the registry of the request's
-// Front, and counts the call as in flight on its plugin from this moment
-// until the returned plugin's Leave: a plugin being replaced is closed
-// only after every call routed to it. A plugin that began retiring between
-// the lookup and the count sends the call on to the plugin that serves the
-// tool now.
+// Front, and counts the call as in flight on its plugin (see enter).
 func (s *Server) route(ctx context.Context, name string) (*plugin.Tool, bool) {
-	reg := s.registry(ctx)
-	for range 3 {
+	return enter(s, ctx, func(reg *plugin.Registry) (*plugin.Tool, *plugin.Plugin, bool) {
 		t, ok := reg.Tool(name)
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
-		if t.Plugin.Enter() {
-			return t, true
+		return t, t.Plugin, true
+	})
+}
+
+// enter looks an item up with find in the registry of the request's Front
+// and counts the request as in flight on the plugin that serves it, from
+// this moment until that plugin's Leave: a plugin being replaced is closed
+// only after every request routed to it. A plugin that began retiring
+// between the lookup and the count sends the request on to the plugin
+// that serves the item now.
+func enter[T any](s *Server, ctx context.Context, find func(*plugin.Registry) (T, *plugin.Plugin, bool)) (T, bool) {
+	reg := s.registry(ctx)
+	for range 3 {
+		item, p, ok := find(reg)
+		if !ok {
+			break
+		}
+		if p.Enter() {
+			return item, true
 		}
 		reg = s.current()
 	}
-	return nil, false
+	var zero T
+	return zero, false
 }
 
 func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {

@@ -15,10 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
-	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/server"
-	"github.com/moat-mcp/moat/internal/testplugin"
-	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -68,22 +65,7 @@ var fuzzMethods = []string{http.MethodPost, http.MethodPost, http.MethodDelete, 
 // fuzzServer is the MCP handler over the echo plugin, with a small body
 // cap so that the cap is met, and a call cap.
 func fuzzServer(f *testing.F) http.Handler {
-	dir := f.TempDir()
-	testplugin.WriteTo(f, testplugin.WAT(f, "sandbox/testdata/echo.wat"), dir, "echo")
-	cfg, err := config.Parse(nil, "fuzz", dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	cfg.SetPluginsDir(dir)
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{NoCache: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	reg, errs := plugin.Load(context.Background(), cfg, engine, plugin.Options{})
-	if len(errs) > 0 {
-		f.Fatal(errs)
-	}
-	f.Cleanup(func() { reg.Close(context.Background()) })
+	reg := echoRegistry(f)
 	srv := server.New(reg, hclog.NewNullLogger(), server.Options{
 		HTTP:        config.HTTP{MaxBody: 64 << 10},
 		Fallback:    auth.Anonymous(nil),

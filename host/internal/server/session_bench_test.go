@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -11,10 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
-	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/server"
-	"github.com/moat-mcp/moat/internal/testplugin"
-	"github.com/moat-mcp/moat/sandbox"
 )
 
 // BenchmarkSessionMemory opens 1000 idle 2025-11-25 sessions (initialize
@@ -24,22 +20,7 @@ import (
 //	go test -run '^$' -bench SessionMemory -benchtime 1x ./host/server/
 func BenchmarkSessionMemory(b *testing.B) {
 	const n = 1000
-	dir := b.TempDir()
-	testplugin.WriteTo(b, testplugin.WAT(b, "sandbox/testdata/echo.wat"), dir, "echo")
-	cfg, err := config.Parse(nil, "bench", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.SetPluginsDir(dir)
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{NoCache: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reg, errs := plugin.Load(context.Background(), cfg, engine, plugin.Options{})
-	if len(errs) > 0 {
-		b.Fatal(errs)
-	}
-	b.Cleanup(func() { reg.Close(context.Background()) })
+	reg := echoRegistry(b)
 	srv := server.New(reg, hclog.NewNullLogger(), server.Options{
 		HTTP:     config.HTTP{MaxSessions: n, MaxSessionsPerPrincipal: n},
 		Fallback: auth.Anonymous(nil),
