@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -435,6 +436,36 @@ plugins:
 	for range 50 {
 		if err := c.Check(); err == nil || !strings.Contains(err.Error(), "plugins.aa:") {
 			t.Fatalf("Check: %v; want plugins.aa reported first every time", err)
+		}
+	}
+}
+
+// A ${file:} reference to a named pipe or a device, or to a file far too
+// large, is refused at once with what it is, rather than read for ever or
+// until memory runs out.
+func TestFileReferencesReadRegularFilesOnly(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, says := range map[string]string{fifo: "not a regular file", "/dev/zero": "not a regular file", big: "holds more than 1MiB"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := config.Parse([]byte("plugins:\n  p: {grants: {config: {K: \"${file:"+path+"}\"}}}\n"), "test", dir)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), says) {
+				t.Errorf("${file:%s}: %v; want it refused saying %q", path, err, says)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("${file:%s} was still being read after 30s", path)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func Load(paths, environ []string) (*Config, error) {
 	}
 	docs := make([]document, 0, len(paths))
 	for _, path := range paths {
-		data, err := os.ReadFile(path)
+		data, err := readRegular(path, maxConfigFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading config: %w; pass an existing file to --config, or leave --config out to run with the built-in default", err)
 		}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -60,7 +59,7 @@ func dereference(ref string, lookup func(string) (string, bool), dir string) (st
 		}
 		return v, nil
 	case ok && kind == "file" && arg != "":
-		data, err := os.ReadFile(resolveIn(dir, arg))
+		data, err := readRegular(resolveIn(dir, arg), maxReferenceFile)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w; make the file readable by moat, or fix the path (a relative one starts in the configuration file's folder)", ref, err)
 		}
