@@ -14,6 +14,15 @@ const (
 	MaxMemory = 4 << 30
 )
 
+// MaxTableElements is how many elements the tables of one instance may
+// hold in all. The host keeps table elements in its own memory, outside
+// the linear memory limits.memory bounds, so it gives every table a
+// maximum: the elements the tables' minimum sizes leave over are shared
+// evenly, a smaller declared maximum is kept, and table.grow past the
+// maximum returns -1. A module whose minimum sizes add up to more is
+// refused at load.
+const MaxTableElements = 1 << 20
+
 // Import modules a plugin may use. Any other import module rejects the plugin.
 const (
 	ModuleMoat = "moat"

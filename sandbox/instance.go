@@ -89,7 +89,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.ctx = ctx
 	inst.onDeadline, inst.onCancel = inst.expire, inst.cancel
 	cfg := p.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep)
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
+	mod, err := instantiate(ctx, p.rt, p.compiled, cfg)
 	if err != nil {
 		inst.flush()
 		return nil, p.classify(ctx, nil, err, "_initialize")

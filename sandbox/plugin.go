@@ -13,6 +13,7 @@ import (
 	"github.com/moat-mcp/moat/sandbox/internal/instrument"
 	"github.com/moat-mcp/moat/sandbox/internal/rootfs"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
@@ -77,18 +78,20 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		}
 	}()
 
-	var err error
-	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
 		return nil, fmt.Errorf("plugin %q: instantiating WASI: %w", spec.Name, err)
 	}
-	wasm := spec.Wasm
+	wasm, err := prepare(spec.Name, spec.Wasm)
+	if err != nil {
+		return nil, err
+	}
 	if e.check == checkInstrumented {
 		if wasm, err = instrumentModule(spec.Name, wasm); err != nil {
 			return nil, err
 		}
 	}
 	start := time.Now()
-	compiled, err := p.rt.CompileModule(ctx, wasm)
+	compiled, err := compile(ctx, p.rt, wasm)
 	if err != nil {
 		return nil, compileError(spec.Name, limits, err)
 	}
@@ -211,6 +214,49 @@ func compileError(name string, limits Limits, err error) error {
 	}
 	return &LoadError{Plugin: name, Problem: "is not a WebAssembly module wazero can compile", Err: err,
 		Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
+}
+
+// prepare readies a module for wazero: it refuses a module whose counts
+// and lengths ask for more memory than its bytes can fill (see
+// instrument.Sizes), and gives every table a maximum size, so that
+// table.grow cannot take the host's memory (see instrument.Tables).
+func prepare(name string, wasm []byte) ([]byte, error) {
+	err := instrument.Sizes(wasm)
+	if err == nil {
+		var out []byte
+		if out, err = instrument.Tables(wasm, abi.MaxTableElements); err == nil {
+			return out, nil
+		}
+	}
+	if tl, ok := errorsAs[*instrument.TableLimitError](err); ok {
+		return nil, &LoadError{Plugin: name, Problem: "has tables larger than the sandbox allows", Err: tl,
+			Fix: "declare smaller tables: a table needs one element per function called indirectly"}
+	}
+	return nil, &LoadError{Plugin: name, Problem: "is not a WebAssembly module wazero can compile", Err: err,
+		Fix: "check that the file is a wasm32 core module (not a component) built for WASI preview 1"}
+}
+
+// compile is CompileModule, with a panic inside wazero turned into the
+// module's error: a malformed module that trips a defect in wazero's
+// decoder or validator is refused, and the host goes on.
+func compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (_ wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("wazero failed on this module: %v", r)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
+}
+
+// instantiate is InstantiateModule, with a panic inside wazero turned into
+// an error, as compile does.
+func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule, cfg wazero.ModuleConfig) (_ api.Module, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("wazero failed instantiating this module: %v", r)
+		}
+	}()
+	return rt.InstantiateModule(ctx, compiled, cfg)
 }
 
 // instrumentModule adds the deadline check to a module.

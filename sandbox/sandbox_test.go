@@ -115,6 +115,7 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"init_loop", []string{"_initialize exceeded its 300ms deadline"}},
 		{"describe_loop", []string{"moat_describe exceeded its 300ms deadline"}},
 		{"big_memory", []string{"needs more memory at start than its ceiling of 64MiB", "raise limits.memory"}},
+		{"big_table", []string{"tables larger than the sandbox allows", "declares tables of 2000000 elements in all", "at most 1048576", "declare smaller tables"}},
 		{"wasi_unknown", []string{"wasi_snapshot_preview1.sock_teleport", "WASI preview 1 does not define"}},
 		{"future_import", []string{"imports moat.teleport, which moat this version does not provide", "a newer moat", "rebuild it without moat.teleport"}},
 	}

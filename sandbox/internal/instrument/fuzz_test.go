@@ -17,6 +17,9 @@ func FuzzInstrument(f *testing.F) {
 		f.Add(wasm)
 	}
 	f.Fuzz(func(t *testing.T, wasm []byte) {
+		if Sizes(wasm) != nil {
+			return // the sandbox refuses it before wazero reads it
+		}
 		if _, err := callable(t, wasm); err != nil {
 			return // not a module wazero compiles
 		}
@@ -30,6 +33,9 @@ func TestInstrumentCompilesGoPlugins(t *testing.T) {
 	for _, pkg := range []string{"sandbox/testdata/echo-go", "examples/go/hello"} {
 		t.Run(pkg, func(t *testing.T) {
 			wasm := testplugin.GoPlugin(t, pkg)
+			if err := Sizes(wasm); err != nil {
+				t.Fatalf("the size check refuses it: %v", err)
+			}
 			out, err := Module(wasm)
 			if err != nil {
 				t.Fatal(err)
