@@ -1,10 +1,18 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/auth"
@@ -134,7 +142,67 @@ func (f *frontDoor) front(cfg *config.Config) *server.Front {
 		fallback = auth.Local(cfg.Auth.StdioRoles)
 	}
 	return &server.Front{Auth: f.auth, Policy: f.policy, Audit: f.audit, Secrets: f.secrets, Fallback: fallback,
-		AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxBody: cfg.HTTP.MaxBody, MaxInflight: cfg.MaxInflight}
+		AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxBody: cfg.HTTP.MaxBody, MaxInflight: cfg.MaxInflight,
+		StateKey: stateKey(cfg)}
+}
+
+// stateKey is request_state.key, or else the key kept in data_dir,
+// generated there the first time a round needs it.
+func stateKey(cfg *config.Config) *server.StateKey {
+	ttl := time.Duration(cfg.RequestState.TTL)
+	if k := cfg.RequestState.Key; k != "" {
+		return server.NewStateKey([]byte(k), ttl)
+	}
+	return server.NewLazyStateKey(func() ([]byte, error) {
+		dir, err := cfg.DataDirPath()
+		if err != nil {
+			return nil, err
+		}
+		key, err := keptKey(filepath.Join(dir, config.StateKeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("request_state: %v; set request_state.key, or make data_dir writable", err)
+		}
+		return key, nil
+	}, ttl)
+}
+
+// keptKey reads the key in path, creating it (0600, in a folder created
+// 0700) with 32 random bytes, hex-encoded, if there is none.
+func keptKey(path string) ([]byte, error) {
+	for range 2 {
+		if b, err := os.ReadFile(path); err == nil {
+			if key := bytes.TrimSpace(b); len(key) >= config.MinStateKey {
+				return key, nil
+			}
+			return nil, fmt.Errorf("%s holds fewer than %d bytes of key", path, config.MinStateKey)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // another moat on the same data_dir made it first
+		}
+		if err != nil {
+			return nil, err
+		}
+		key := []byte(hex.EncodeToString(raw))
+		_, err = f.Write(append(key, '\n'))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("%s could not be read or created", path)
 }
 
 // Secrets are the values moat must never let out: every value granted to

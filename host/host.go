@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 	h.srv = server.New(reg, log, server.Options{
 		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
 		Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets,
-		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight,
+		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight, StateKey: f.StateKey,
 	})
 	served.Store(h.srv)
 	h.rl = &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: h.srv, admin: admin, log: log,

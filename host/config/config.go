@@ -61,6 +61,9 @@ type Config struct {
 	HTTP       HTTP            `yaml:"http"`
 	TLS        TLS             `yaml:"tls"`
 	Audit      Audit           `yaml:"audit"`
+	// RequestState signs the state of input-required rounds (MCP
+	// 2026-07-28), which the client carries between them.
+	RequestState RequestState `yaml:"request_state"`
 
 	// dir is the directory relative paths are resolved against.
 	dir string

@@ -19,6 +19,7 @@ const Redacted = "[redacted]"
 // Sorted, without duplicates or empty strings.
 func (c *Config) SecretValues() []string {
 	out := slices.Clone(c.secrets)
+	out = append(out, c.RequestState.Key)
 	for _, p := range c.Plugins {
 		for _, v := range p.Grants.Config {
 			out = append(out, v)
@@ -96,7 +97,8 @@ func (c *Config) redact(n *yaml.Node, path string, segs []string) {
 		}
 	case yaml.ScalarNode:
 		grant := len(segs) == 5 && segs[0] == "plugins" && segs[2] == "grants" && segs[3] == "config"
-		if grant || c.secretPaths[path] {
+		stateKey := path == "request_state.key" && n.Value != ""
+		if grant || stateKey || c.secretPaths[path] {
 			n.Tag, n.Value, n.Style = "!!str", Redacted, yaml.DoubleQuotedStyle
 		} else if strings.Contains(n.Value, "${") {
 			// A literal ${ was written $${; written back as it is, it

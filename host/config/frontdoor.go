@@ -202,6 +202,24 @@ type Audit struct {
 	IncludeArguments bool   `yaml:"include_arguments"`
 }
 
+// RequestState is the key that signs the state of input-required rounds.
+// Replicas that serve one another's rounds share the key.
+type RequestState struct {
+	// Key is the HMAC-SHA256 key, at least MinStateKey bytes; best given
+	// by reference (${file:...} or ${env:...}). Empty: a key generated
+	// once and kept in data_dir as StateKeyFile.
+	Key string `yaml:"key"`
+	// TTL is how long a state is honoured after moat wrote it. Default
+	// 10m.
+	TTL Duration `yaml:"ttl"`
+}
+
+// MinStateKey is the shortest request_state.key accepted, in bytes.
+const MinStateKey = 32
+
+// StateKeyFile is the generated request_state key under data_dir.
+const StateKeyFile = "request-state.key"
+
 // Grants are what the operator grants a plugin. Config values are secrets,
 // scrubbed from everything that leaves the host.
 type Grants struct {

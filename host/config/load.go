@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -349,6 +350,12 @@ func (c *Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
 			return fmt.Errorf("admin_listen: %q is not host:port; write for example 127.0.0.1:9090, or off to disable the admin listener", c.AdminListen)
 		}
+	}
+	if k := c.RequestState.Key; k != "" && len(k) < MinStateKey {
+		return fmt.Errorf("request_state.key: %d bytes is too short to sign with; use at least %d (for example 64 hex digits from a random source), or leave it out for a key kept in data_dir", len(k), MinStateKey)
+	}
+	if c.RequestState.TTL < 0 {
+		return fmt.Errorf("request_state.ttl: %s is negative; set a duration such as 10m, or leave it out", time.Duration(c.RequestState.TTL))
 	}
 	if c.MaxInflight < 0 {
 		return fmt.Errorf("max_inflight: %d is negative; set 1 or more, or leave it out for the default %d", c.MaxInflight, DefaultMaxInflight)

@@ -413,7 +413,11 @@ moat_reply moat_kv_delete(const char *key);
 moat_reply moat_kv_list(const char *prefix);
 /* A value the operator set for this plugin; err MOAT_ENOTFOUND if none. */
 moat_reply moat_config_get(const char *key);
-/* sampling/createMessage params in, the client's result out (JSON). */
+/* sampling/createMessage params in, the client's result out (JSON).
+ * Under MCP 2026-07-28 the call ends at the first moat_sample or
+ * moat_elicit without an answer yet, and runs again from the start once the
+ * client answered: whatever the tool did before it happens again, so ask
+ * first and act after, in the same order on every run (docs/ABI.md). */
 moat_reply moat_sample(const char *params_json);
 /* elicitation/create params in, the client's result out (JSON). */
 moat_reply moat_elicit(const char *params_json);

@@ -98,12 +98,18 @@ func ConfigGet(key string) (string, error) {
 
 // Sample asks the client's model for a completion: params are those of
 // MCP's sampling/createMessage, and the result is the client's, both JSON.
+//
+// Under MCP 2026-07-28 the call ends at the first Sample or Elicit without
+// an answer yet, and runs again from the start once the client answered:
+// whatever the tool did before it happens again, so ask first and act
+// after, and ask in the same order on every run (docs/ABI.md).
 func Sample(params json.RawMessage) (json.RawMessage, error) {
 	return result(hostSample(params))
 }
 
 // Elicit asks the user for input through the client: params are those of
 // MCP's elicitation/create, and the result is the client's, both JSON.
+// Under MCP 2026-07-28 the tool runs again for each answer; see Sample.
 func Elicit(params json.RawMessage) (json.RawMessage, error) {
 	return result(hostElicit(params))
 }

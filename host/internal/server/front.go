@@ -39,6 +39,10 @@ type Front struct {
 	MaxBody        config.Size
 	// MaxInflight caps concurrent calls; zero means no cap.
 	MaxInflight int
+	// StateKey signs the requestState of input-required rounds; nil
+	// answers a plugin's sample or elicit in a sessionless call with a
+	// tool error.
+	StateKey *StateKey
 	// Registry is the plugins this Front serves: a request routes its
 	// calls through the registry of the Front it was admitted under, so it
 	// never sees the tools of one configuration under the roles of
@@ -60,7 +64,7 @@ type Front struct {
 // plugins_dir swaps in when only the plugins changed.
 func (f *Front) WithRegistry(reg *plugin.Registry) *Front {
 	return &Front{Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets, Fallback: f.Fallback,
-		AllowedOrigins: f.AllowedOrigins, MaxBody: f.MaxBody, MaxInflight: f.MaxInflight, Registry: reg}
+		AllowedOrigins: f.AllowedOrigins, MaxBody: f.MaxBody, MaxInflight: f.MaxInflight, StateKey: f.StateKey, Registry: reg}
 }
 
 // registry is the registry a request routes through: its Front's, else

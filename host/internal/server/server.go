@@ -45,6 +45,8 @@ type Options struct {
 	// MaxInflight caps concurrent tool calls; past it a call is refused at
 	// once with a retryable error. Zero means no cap.
 	MaxInflight int
+	// StateKey signs the requestState of input-required rounds.
+	StateKey *StateKey
 }
 
 // Server serves a registry's tools over MCP.
@@ -82,7 +84,7 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 		UnsubscribeHandler: s.unsubscribe,
 	})
 	s.SetFront(&Front{Auth: opts.Auth, Policy: opts.Policy, Audit: opts.Audit, Secrets: opts.Secrets, Fallback: opts.Fallback,
-		AllowedOrigins: opts.HTTP.AllowedOrigins, MaxBody: opts.HTTP.MaxBody, MaxInflight: opts.MaxInflight, Registry: reg})
+		AllowedOrigins: opts.HTTP.AllowedOrigins, MaxBody: opts.HTTP.MaxBody, MaxInflight: opts.MaxInflight, StateKey: opts.StateKey, Registry: reg})
 	s.mcp.AddReceivingMiddleware(s.pinFront, s.frontDoor, s.filterFeatures)
 	for _, p := range reg.Plugins() {
 		for _, t := range p.Tools {
@@ -195,6 +197,20 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 				_ = session.Log(ctx, &mcp.LoggingMessageParams{Level: mcpLevel(level), Logger: name, Data: msg})
 			})
 		}
+		var rr *rounds
+		if sessionless(req.Session) {
+			var err error
+			rr, err = startRounds(f.StateKey, principalID(p), "tools/call", t.Name, req.Params.Arguments, req.Params.RequestState, req.Params.InputResponses)
+			if err != nil {
+				s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "invalid_request_state", "", 0, req.Params.Arguments)
+				return nil, err
+			}
+			var end context.CancelCauseFunc
+			ctx, end = context.WithCancelCause(ctx)
+			defer end(nil)
+			rr.end, rr.secrets = end, secrets
+			ctx = plugin.WithClientRequest(ctx, rr.request)
+		}
 		var meta map[string]any
 		if tok := req.Params.GetProgressToken(); tok != nil {
 			meta = map[string]any{"progressToken": tok}
@@ -210,6 +226,18 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 		start := time.Now()
 		out, decoded, err := t.CallResult(ctx, req.Params.Arguments, meta)
 		elapsed := time.Since(start)
+		if rr != nil && rr.asked != "" {
+			// The plugin asked for an input it has no answer to yet: the
+			// round ends with the request, whatever the run did after.
+			res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, req.Params.Arguments)
+			outcome := "input_required"
+			if ierr != nil {
+				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's %s: %v", rr.asked, ierr))
+			}
+			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
+			return res, nil
+		}
 		if err != nil {
 			res, outcome, err := s.failed(t, err, elapsed, secrets)
 			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)

@@ -233,6 +233,11 @@ export function configGet(key: string): HostResult {
 /**
  * Asks the client's model for a completion: `params` are the JSON params of
  * MCP's sampling/createMessage, and the answer is the client's result.
+ *
+ * Under MCP 2026-07-28 the call ends at the first `sample` or `elicit`
+ * without an answer yet, and runs again from the start once the client
+ * answered: whatever the tool did before it happens again, so ask first and
+ * act after, and ask in the same order on every run (docs/ABI.md).
  */
 export function sample(params: string): HostResult {
   const b = String.UTF8.encode(params);
@@ -242,6 +247,7 @@ export function sample(params: string): HostResult {
 /**
  * Asks the user for input through the client: `params` are the JSON params
  * of MCP's elicitation/create, and the answer is the client's result.
+ * Under MCP 2026-07-28 the tool runs again for each answer; see `sample`.
  */
 export function elicit(params: string): HostResult {
   const b = String.UTF8.encode(params);

@@ -207,12 +207,18 @@ pub fn config_get(key: &str) -> Result<String, Error> {
 
 /// Asks the client's model for a completion: `params` are the JSON params
 /// of MCP's sampling/createMessage; the answer is the client's JSON result.
+///
+/// Under MCP 2026-07-28 the call ends at the first `sample` or `elicit`
+/// without an answer yet, and runs again from the start once the client
+/// answered: whatever the tool did before it happens again, so ask first
+/// and act after, and ask in the same order on every run (docs/ABI.md).
 pub fn sample(params: &str) -> Result<String, Error> {
     utf8(result(sys::sample(params.as_bytes()))?)
 }
 
 /// Asks the user for input through the client: `params` are the JSON params
 /// of MCP's elicitation/create; the answer is the client's JSON result.
+/// Under MCP 2026-07-28 the tool runs again for each answer; see `sample`.
 pub fn elicit(params: &str) -> Result<String, Error> {
     utf8(result(sys::elicit(params.as_bytes()))?)
 }

@@ -8,6 +8,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/moat-mcp/moat/abi"
@@ -127,6 +128,28 @@ func init() {
 			return "", err
 		}
 		return string(out), nil
+	})
+	moat.AddTextTool(moat.ToolDef{
+		Name:        "interview",
+		Description: "Asks the user two questions through elicitation/create, one after the other, and returns both answers.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"topic":{"type":"string"}}}`),
+	}, func(_ *moat.Call, in struct {
+		Topic string `json:"topic"`
+	}) (string, error) {
+		var answers []string
+		for _, q := range []string{"Who is asking?", "What about " + in.Topic + "?"} {
+			params, err := json.Marshal(map[string]any{"message": q,
+				"requestedSchema": map[string]any{"type": "object", "properties": map[string]any{"answer": map[string]any{"type": "string"}}}})
+			if err != nil {
+				return "", err
+			}
+			out, err := moat.Elicit(params)
+			if err != nil {
+				return "", err
+			}
+			answers = append(answers, string(out))
+		}
+		return strings.Join(answers, " | "), nil
 	})
 	moat.AddTextTool(moat.ToolDef{
 		Name:        "say",
