@@ -70,19 +70,49 @@ type Request struct {
 	Params json.RawMessage `json:"params"`
 }
 
-// CallToolParams are the params of a tools/call request.
+// CallToolParams are the params of a tools/call request. InputResponses
+// and RequestState are set when the call comes back with the client's
+// answers to an input-required result (see InputRequest).
 type CallToolParams struct {
-	Name      string          `json:"name"`
-	Arguments json.RawMessage `json:"arguments,omitempty"`
-	Meta      map[string]any  `json:"_meta,omitempty"`
+	Name           string                     `json:"name"`
+	Arguments      json.RawMessage            `json:"arguments,omitempty"`
+	Meta           map[string]any             `json:"_meta,omitempty"`
+	InputResponses map[string]json.RawMessage `json:"inputResponses,omitempty"`
+	RequestState   string                     `json:"requestState,omitempty"`
 }
 
-// CallToolResult is the result of a tools/call request.
+// CallToolResult is the result of a tools/call request. A result that
+// asks the client for input instead sets ResultType to
+// ResultTypeInputRequired and InputRequests, and no content.
 type CallToolResult struct {
-	Content           []Content       `json:"content"`
-	StructuredContent json.RawMessage `json:"structuredContent,omitempty"`
-	IsError           bool            `json:"isError,omitempty"`
+	Content           []Content               `json:"content"`
+	StructuredContent json.RawMessage         `json:"structuredContent,omitempty"`
+	IsError           bool                    `json:"isError,omitempty"`
+	ResultType        string                  `json:"resultType,omitempty"`
+	InputRequests     map[string]InputRequest `json:"inputRequests,omitempty"`
+	RequestState      string                  `json:"requestState,omitempty"`
 }
+
+// ResultTypeInputRequired is the resultType of a result that asks the
+// client for input (MCP 2026-07-28, input-required results).
+const ResultTypeInputRequired = "input_required"
+
+// InputRequest is one request an input-required result asks the client to
+// answer: Method is one of the Input* methods and Params are that method's
+// params in MCP. The client sends the request again with its answers in
+// InputResponses under the same keys, and the RequestState the result
+// carried, which the host checks before the plugin sees it.
+type InputRequest struct {
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// Methods an input request may name.
+const (
+	InputElicit        = "elicitation/create"
+	InputCreateMessage = "sampling/createMessage"
+	InputListRoots     = "roots/list"
+)
 
 // Content is one MCP content block. Text blocks set Text; image and audio
 // blocks set Data (base64) and MIMEType; resource_link blocks set URI and

@@ -96,15 +96,21 @@ func (c ResourceContents) MarshalJSON() ([]byte, error) {
 // GetPromptParams are the params of a prompts/get request. Name is the
 // prompt's own name, without the host's prefix.
 type GetPromptParams struct {
-	Name      string            `json:"name"`
-	Arguments map[string]string `json:"arguments,omitempty"`
-	Meta      map[string]any    `json:"_meta,omitempty"`
+	Name           string                     `json:"name"`
+	Arguments      map[string]string          `json:"arguments,omitempty"`
+	Meta           map[string]any             `json:"_meta,omitempty"`
+	InputResponses map[string]json.RawMessage `json:"inputResponses,omitempty"`
+	RequestState   string                     `json:"requestState,omitempty"`
 }
 
-// GetPromptResult is the result of a prompts/get request.
+// GetPromptResult is the result of a prompts/get request; like a
+// CallToolResult, it may ask for input instead.
 type GetPromptResult struct {
-	Description string          `json:"description,omitempty"`
-	Messages    []PromptMessage `json:"messages"`
+	Description   string                  `json:"description,omitempty"`
+	Messages      []PromptMessage         `json:"messages"`
+	ResultType    string                  `json:"resultType,omitempty"`
+	InputRequests map[string]InputRequest `json:"inputRequests,omitempty"`
+	RequestState  string                  `json:"requestState,omitempty"`
 }
 
 // Roles of a prompt message.

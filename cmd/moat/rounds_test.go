@@ -103,12 +103,18 @@ func TestInputRequiredRoundsAcrossProcesses(t *testing.T) {
 	for name, p := range map[string]*mcp.CallToolParams{
 		"altered":         {Name: "caps_interview", Arguments: args, RequestState: tampered, InputResponses: mcp.InputResponseMap{"moat-2": &mcp.ElicitResult{Action: "decline"}}},
 		"other arguments": {Name: "caps_interview", Arguments: map[string]any{"topic": "coffee"}, RequestState: last, InputResponses: mcp.InputResponseMap{"moat-2": &mcp.ElicitResult{Action: "decline"}}},
-		"no state":        {Name: "caps_interview", Arguments: args, InputResponses: mcp.InputResponseMap{"moat-2": &mcp.ElicitResult{Action: "decline"}}},
 	} {
 		_, err := call(sessions[0], p)
 		if err == nil || !strings.Contains(err.Error(), "requestState") {
 			t.Errorf("%s: %v; want an error naming requestState", name, err)
 		}
+	}
+
+	// Answers without the state that awaits them answer nothing: the
+	// plugin asks its first question again.
+	res, err := call(sessions[1], &mcp.CallToolParams{Name: "caps_interview", Arguments: args, InputResponses: mcp.InputResponseMap{"moat-2": &mcp.ElicitResult{Action: "decline"}}})
+	if err != nil || !res.NeedsInput() || res.InputRequests["moat-1"].(*mcp.ElicitParams).Message != "Who is asking?" {
+		t.Fatalf("answers without a state: %v, %+v; want the first question asked again", err, res)
 	}
 
 	// The go-sdk client's own middleware runs the rounds by itself.
@@ -118,7 +124,7 @@ func TestInputRequiredRoundsAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	res := callTool(t, s, "caps_interview", args)
+	res = callTool(t, s, "caps_interview", args)
 	if got := text(res); res.IsError || strings.Count(got, `"answer":"Ada"`) != 2 {
 		t.Fatalf("through the client's round trips: isError=%v %q; want both answers", res.IsError, got)
 	}

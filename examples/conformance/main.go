@@ -47,6 +47,7 @@ func init() {
 	addSchemaTool()
 	addResources()
 	addPrompts()
+	addInputRequiredTools()
 }
 
 // addContentTools registers the tools that return each kind of content

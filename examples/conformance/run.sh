@@ -8,8 +8,10 @@
 # conformance.wasm (examples/config/conformance.yaml); `make conformance`
 # builds both and calls this. moat listens on a port the kernel picks, which
 # the script reads from moat's log, so two runs never race for one port.
-# The suite runs what the 2025-11-25 revision of MCP requires; the script
-# prints the suite's summary and fails if any check failed, scored or not.
+# The suite runs what the 2025-11-25 and the 2026-07-28 revisions of MCP
+# require (CONFORMANCE_REQUIREMENTS picks one); the script prints each
+# summary and fails if any check failed, scored or not, outside the known
+# gaps listed below.
 #
 # CONFORMANCE_SCENARIO=NAME runs that one scenario (at the same protocol
 # revision) instead, such as tools-call-sampling; the suite's list command
@@ -23,7 +25,6 @@ fi
 moat=$(realpath "$1")
 config=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
-requirements=2025-11-25
 
 for f in "$moat" "$config" "$here/conformance.wasm"; do
   if [ ! -f "$f" ]; then
@@ -70,35 +71,74 @@ echo "conformance: moat serves $url"
 
 # The suite imports fs.globSync, which Node.js has from 22 on; the loader
 # supplies it on older ones, and does nothing on newer ones.
-if [ -n "${CONFORMANCE_SCENARIO:-}" ]; then
-  what=("--scenario" "$CONFORMANCE_SCENARIO" "--spec-version" "$requirements")
-else
-  what=("--requirements" "$requirements")
-fi
-status=0
-(cd "$work" && NODE_OPTIONS="${NODE_OPTIONS:-} --import $here/node/register.mjs" \
-  "$here/node_modules/.bin/conformance" server --url "$url" "${what[@]}" -o "$work/results") |
-  tee "$work/suite.log" || status=$?
+#
+# Both revisions run: 2025-11-25 (sessions) and 2026-07-28 (stateless).
+# Every check must pass, except in the scenarios listed in known_gaps for
+# a revision: what moat does not serve yet, each named in docs/RATIONALE.md
+# ("Conformance"). A failure anywhere else fails the run, and so does a
+# scenario of the list that is missing from the run's output.
+declare -A known_gaps=(
+  [2025-11-25]=""
+  [2026-07-28]="tasks-lifecycle tasks-capability-negotiation tasks-wire-fields tasks-request-state-removal tasks-mrtr-input tasks-request-headers tasks-dispatch-and-envelope tasks-required-task-error tasks-mrtr-composition http-custom-header-server-validation"
+)
+revisions=${CONFORMANCE_REQUIREMENTS:-2025-11-25 2026-07-28}
 
-# A whole run ends with "Total: N passed, N failed"; one scenario with
-# "Passed: N/M, N failed, N warnings".
-summary=$(grep -E '^(Total: [0-9]+ passed|Passed: [0-9]+/[0-9]+), [0-9]+ failed' "$work/suite.log" | tail -n 1 || true)
-if [ -z "$summary" ]; then
-  echo "conformance: the suite printed no summary (exit status $status); moat's log:" >&2
-  cat "$work/moat.log" >&2
-  exit 1
-fi
-failed=$(echo "$summary" | sed -E 's/^[^,]*, ([0-9]+) failed.*/\1/')
-if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
-  echo
-  echo "conformance: FAILED against moat (requirements $requirements); failing scenarios:"
-  grep -E '^✗ ' "$work/suite.log" || echo "  ${CONFORMANCE_SCENARIO:-none}"
-  echo "conformance: the checks that did not pass:"
-  node "$here/failures.mjs" "$work/results" || true
-  echo "conformance: the last lines of moat's log:"
-  tail -n 20 "$work/moat.log"
+run_revision() {
+  local requirements=$1 what status=0
+  if [ -n "${CONFORMANCE_SCENARIO:-}" ]; then
+    what=("--scenario" "$CONFORMANCE_SCENARIO" "--spec-version" "$requirements")
+  else
+    what=("--requirements" "$requirements")
+  fi
+  rm -rf "$work/results"
+  (cd "$work" && NODE_OPTIONS="${NODE_OPTIONS:-} --import $here/node/register.mjs" \
+    "$here/node_modules/.bin/conformance" server --url "$url" "${what[@]}" -o "$work/results") |
+    tee "$work/suite.log" || status=$?
+
+  # A whole run ends with "Total: N passed, N failed"; one scenario with
+  # "Passed: N/M, N failed, N warnings".
+  local summary
+  summary=$(grep -E '^(Total: [0-9]+ passed|Passed: [0-9]+/[0-9]+), [0-9]+ failed' "$work/suite.log" | tail -n 1 || true)
+  if [ -z "$summary" ]; then
+    echo "conformance: the suite printed no summary (exit status $status); moat's log:" >&2
+    cat "$work/moat.log" >&2
+    return 1
+  fi
+  local failing unexpected="" gap
+  failing=$(grep -E '^✗ [a-z0-9-]+:' "$work/suite.log" | sed -E 's/^✗ ([a-z0-9-]+):.*/\1/' || true)
+  for f in $failing; do
+    case " ${known_gaps[$requirements]} " in
+      *" $f "*) ;;
+      *) unexpected+=" $f" ;;
+    esac
+  done
+  if [ -z "${CONFORMANCE_SCENARIO:-}" ]; then
+    for gap in ${known_gaps[$requirements]}; do
+      grep -qE "^[✓✗] $gap:" "$work/suite.log" || unexpected+=" $gap(not-run)"
+    done
+  fi
+  local failed
+  failed=$(echo "$summary" | sed -E 's/^[^,]*, ([0-9]+) failed.*/\1/')
+  if [ -n "$unexpected" ] || { [ "$failed" -ne 0 ] && [ -z "$failing" ]; }; then
+    echo
+    echo "conformance: FAILED against moat (requirements $requirements); failing scenarios:${unexpected:- (see below)}"
+    echo "conformance: the checks that did not pass:"
+    node "$here/failures.mjs" "$work/results" || true
+    echo "conformance: the last lines of moat's log:"
+    tail -n 20 "$work/moat.log"
+    echo "$summary"
+    return 1
+  fi
+  if [ -n "$failing" ]; then
+    echo "conformance: requirements $requirements pass, but for the scenarios moat does not serve yet:" $failing
+  else
+    echo "conformance: every check passed (requirements $requirements)"
+  fi
   echo "$summary"
-  exit 1
-fi
-echo "conformance: every check passed (requirements $requirements)"
-echo "$summary"
+}
+
+result=0
+for r in $revisions; do
+  run_revision "$r" || result=1
+done
+exit $result

@@ -1,6 +1,7 @@
 package moat
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -63,7 +64,16 @@ func Handle(request []byte) []byte {
 	if string(req.args) == "null" {
 		req.args = nil
 	}
-	res := invoke(tools[i].run, &Call{Tool: req.name, Arguments: req.args, Meta: req.meta})
+	call := &Call{Tool: req.name, Arguments: req.args, Meta: req.meta, RequestState: req.state}
+	if len(req.responses) > 0 && string(req.responses) != "null" {
+		if err := json.Unmarshal(req.responses, &call.InputResponses); err != nil {
+			return protocolError(abi.CodeInvalidParams, "malformed inputResponses: "+err.Error())
+		}
+	}
+	res := invoke(tools[i].run, call)
+	if res.ResultType == abi.ResultTypeInputRequired {
+		return encode(inputRequired{ResultType: res.ResultType, InputRequests: res.InputRequests, RequestState: res.RequestState})
+	}
 	if res.Content == nil {
 		res.Content = []abi.Content{}
 	}
@@ -72,6 +82,14 @@ func Handle(request []byte) []byte {
 		return protocolError(abi.CodeInternalError, fmt.Sprintf("tool %q: encoding its result: %v", req.name, err))
 	}
 	return b
+}
+
+// inputRequired is the wire form of a result that asks for input: no
+// content at all.
+type inputRequired struct {
+	ResultType    string                      `json:"resultType"`
+	InputRequests map[string]abi.InputRequest `json:"inputRequests"`
+	RequestState  string                      `json:"requestState,omitempty"`
 }
 
 // invoke runs a handler and turns its error or panic into an isError result.

@@ -37,6 +37,43 @@ type Call struct {
 	Arguments json.RawMessage
 	// Meta is the request's _meta object as sent, or nil.
 	Meta json.RawMessage
+	// InputResponses are the client's answers, by the keys of the input
+	// requests they answer, when the call comes back after the tool
+	// returned InputRequired; nil otherwise. They come from the client,
+	// and are to be checked as arguments are.
+	InputResponses map[string]json.RawMessage
+	// RequestState is the state the tool's InputRequired result carried,
+	// back unaltered (moat refuses a call whose state was changed).
+	RequestState string
+}
+
+// InputRequired is a result that asks the client for input instead of
+// answering (MCP 2026-07-28 input-required results; moat serves it to
+// 2025-11-25 clients too). The client answers each request and calls the
+// tool again with the same arguments: Call.InputResponses then holds its
+// answers under the same keys, and Call.RequestState the state given here
+// (which the client can read but not change). A tool asked again may ask
+// for more. Sampling and elicitation requests need the same grants as
+// Sample and Elicit.
+func InputRequired(requests map[string]abi.InputRequest, state string) *abi.CallToolResult {
+	return &abi.CallToolResult{ResultType: abi.ResultTypeInputRequired, InputRequests: requests, RequestState: state}
+}
+
+// ElicitRequest is an input request that asks the user, through the
+// client, for what params (elicitation/create params) describe.
+func ElicitRequest(params json.RawMessage) abi.InputRequest {
+	return abi.InputRequest{Method: abi.InputElicit, Params: params}
+}
+
+// SampleRequest is an input request for a completion from the client's
+// model (sampling/createMessage params).
+func SampleRequest(params json.RawMessage) abi.InputRequest {
+	return abi.InputRequest{Method: abi.InputCreateMessage, Params: params}
+}
+
+// RootsRequest is an input request for the client's roots.
+func RootsRequest() abi.InputRequest {
+	return abi.InputRequest{Method: abi.InputListRoots, Params: json.RawMessage(`{}`)}
 }
 
 // StringArg returns the string argument called name. It reads the

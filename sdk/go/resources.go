@@ -1,6 +1,7 @@
 package moat
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -48,7 +49,23 @@ type resourceTemplate struct {
 
 type prompt struct {
 	def abi.Prompt
-	run func(args map[string]string) (*abi.GetPromptResult, error)
+	run func(c *PromptCall) (*abi.GetPromptResult, error)
+}
+
+// PromptCall is one prompts/get: the prompt's arguments as sent, and, when
+// the request comes back after the prompt asked for input, the client's
+// answers and the prompt's state (as in Call).
+type PromptCall struct {
+	Name           string
+	Arguments      map[string]string
+	InputResponses map[string]json.RawMessage
+	RequestState   string
+}
+
+// PromptInputRequired is a prompts/get result that asks the client for
+// input; see InputRequired.
+func PromptInputRequired(requests map[string]abi.InputRequest, state string) *abi.GetPromptResult {
+	return &abi.GetPromptResult{ResultType: abi.ResultTypeInputRequired, InputRequests: requests, RequestState: state}
 }
 
 // completionKey names what a completer completes: a ref type, the prompt's
@@ -108,6 +125,12 @@ func AddResourceTemplate(def ResourceTemplateDef, h func(uri string, vars map[st
 // AddPrompt panics on a definition without a valid name (as for tools), a
 // name registered twice, or an argument without a name.
 func AddPrompt(def PromptDef, h func(args map[string]string) (*abi.GetPromptResult, error)) {
+	AddPromptCall(def, func(c *PromptCall) (*abi.GetPromptResult, error) { return h(c.Arguments) })
+}
+
+// AddPromptCall is AddPrompt for a prompt that may ask for input: h gets
+// the whole request, and may return PromptInputRequired.
+func AddPromptCall(def PromptDef, h func(c *PromptCall) (*abi.GetPromptResult, error)) {
 	if err := validName(def.Name); err != nil {
 		panic("moat: prompt: " + err.Error())
 	}

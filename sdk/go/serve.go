@@ -106,7 +106,7 @@ func getPrompt(req request, perr error) []byte {
 	var res *abi.GetPromptResult
 	err := guard(func() error {
 		var err error
-		res, err = pr.run(p.Arguments)
+		res, err = pr.run(&PromptCall{Name: p.Name, Arguments: p.Arguments, InputResponses: p.InputResponses, RequestState: p.RequestState})
 		return err
 	})
 	if err != nil {

@@ -24,6 +24,10 @@ var errSyntax = errors.New("invalid JSON")
 type request struct {
 	method, name string
 	args, meta   json.RawMessage
+	// responses and state come with a call that carries the client's
+	// answers to an input-required result.
+	responses json.RawMessage
+	state     string
 	// params is the whole params value, for the methods other than
 	// tools/call, whose shapes encoding/json reads.
 	params json.RawMessage
@@ -75,6 +79,10 @@ func (r *reader) params(req *request) error {
 			req.args, err = r.value()
 		case "_meta":
 			req.meta, err = r.value()
+		case "inputResponses":
+			req.responses, err = r.value()
+		case "requestState":
+			req.state, err = r.string()
 		default:
 			_, err = r.value()
 		}

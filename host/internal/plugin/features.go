@@ -230,11 +230,28 @@ func (p *Plugin) ReadResource(ctx context.Context, uri string) (json.RawMessage,
 }
 
 // GetPrompt runs prompts/get for the prompt the plugin calls name.
-func (p *Plugin) GetPrompt(ctx context.Context, name string, args map[string]string) (json.RawMessage, *mcp.GetPromptResult, error) {
+// With round, the request comes back with the client's answers to an
+// input-required result; the result may be input-required in turn.
+func (p *Plugin) GetPrompt(ctx context.Context, name string, args map[string]string, round *Round) (json.RawMessage, *mcp.GetPromptResult, error) {
 	res := new(mcp.GetPromptResult)
-	out, err := p.serve(ctx, abi.MethodPromptsGet, abi.GetPromptParams{Name: name, Arguments: args}, "prompt "+quoteClipped(name), func(out []byte) error {
+	params := abi.GetPromptParams{Name: name, Arguments: args}
+	if round != nil {
+		params.RequestState = round.RequestState
+		if len(round.InputResponses) > 0 {
+			if err := json.Unmarshal(round.InputResponses, &params.InputResponses); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	out, err := p.serve(ctx, abi.MethodPromptsGet, params, "prompt "+quoteClipped(name), func(out []byte) error {
 		if err := json.Unmarshal(out, res); err != nil {
 			return err
+		}
+		if res.InputRequests != nil {
+			if len(res.Messages) > 0 {
+				return errors.New("it asks for input and has messages too; return one or the other")
+			}
+			return p.checkInputRequests(res.InputRequests)
 		}
 		for _, m := range res.Messages {
 			if m == nil || m.Content == nil {

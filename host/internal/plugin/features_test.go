@@ -47,11 +47,11 @@ func TestResourcesPromptsAndCompletionOfAPlugin(t *testing.T) {
 	if !ok {
 		t.Fatal("no prompt hello_greet_prompt")
 	}
-	_, got, err := pr.Plugin.GetPrompt(ctx, pr.Def.Name, map[string]string{"name": "Grace"})
+	_, got, err := pr.Plugin.GetPrompt(ctx, pr.Def.Name, map[string]string{"name": "Grace"}, nil)
 	if err != nil || len(got.Messages) != 1 || got.Messages[0].Role != "user" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	_, _, err = pr.Plugin.GetPrompt(ctx, pr.Def.Name, nil)
+	_, _, err = pr.Plugin.GetPrompt(ctx, pr.Def.Name, nil, nil)
 	if !errors.As(err, &proto) || proto.Code != abi.CodeInvalidParams || !strings.Contains(proto.Message, `needs the argument "name"`) {
 		t.Fatalf("get without its argument: %v", err)
 	}

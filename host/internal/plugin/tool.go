@@ -77,13 +77,21 @@ func (t *Tool) Call(ctx context.Context, args json.RawMessage, meta map[string]a
 // CallResult is Call, with the result also as the go-sdk decoded it while
 // checking it, so that a server need not decode it again.
 func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[string]any) (json.RawMessage, *mcp.CallToolResult, error) {
+	return t.CallRound(ctx, args, meta, nil)
+}
+
+// CallRound is CallResult for a call that comes back with the client's
+// answers to an input-required result (round may be nil). The result may
+// be input-required in turn: InputRequests set, checked, and RequestState
+// the plugin's own.
+func (t *Tool) CallRound(ctx context.Context, args json.RawMessage, meta map[string]any, round *Round) (json.RawMessage, *mcp.CallToolResult, error) {
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	}
 	if problem := validateJSON(t.input, args); problem != "" {
 		return nil, nil, &ArgumentError{Tool: t.Name, Problem: problem}
 	}
-	request, err := t.request(args, meta)
+	request, err := t.request(args, meta, round)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,11 +122,17 @@ func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[st
 // abi.Request around it would copy and rescan them twice. The tool's own
 // name passed parseDescription (letters, digits, '_', '.' and '-'), so
 // strconv's quoting of it is its JSON string.
-func (t *Tool) request(args json.RawMessage, meta map[string]any) ([]byte, error) {
-	var metaJSON []byte
+func (t *Tool) request(args json.RawMessage, meta map[string]any, round *Round) ([]byte, error) {
+	var metaJSON, roundJSON []byte
 	if len(meta) > 0 {
 		var err error
 		if metaJSON, err = json.Marshal(meta); err != nil {
+			return nil, err
+		}
+	}
+	if round != nil {
+		var err error
+		if roundJSON, err = json.Marshal(round.params()); err != nil {
 			return nil, err
 		}
 	}
@@ -133,6 +147,10 @@ func (t *Tool) request(args json.RawMessage, meta map[string]any) ([]byte, error
 		buf.WriteString(`,"_meta":`)
 		buf.Write(metaJSON)
 	}
+	if len(roundJSON) > 2 { // the members of {...}, after a comma
+		buf.WriteByte(',')
+		buf.Write(roundJSON[1 : len(roundJSON)-1])
+	}
 	buf.WriteString("}}")
 	return buf.Bytes(), nil
 }
@@ -146,6 +164,7 @@ type toolResult struct {
 	Content           json.RawMessage `json:"content"`
 	StructuredContent json.RawMessage `json:"structuredContent"`
 	IsError           bool            `json:"isError"`
+	ResultType        string          `json:"resultType"`
 }
 
 func (t *Tool) checkResult(out []byte) error {
@@ -186,6 +205,9 @@ func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 		if res.Error != nil {
 			return nil, &ProtocolError{Code: res.Error.Code, Message: res.Error.Message}
 		}
+		if res.ResultType == abi.ResultTypeInputRequired {
+			return t.decodeInputRequired(out, res.Content)
+		}
 		if len(res.Content) == 0 || res.Content[0] != '[' {
 			return nil, bad(`it has no "content" array`)
 		}
@@ -215,6 +237,26 @@ func (t *Tool) decodeResult(out []byte) (*mcp.CallToolResult, error) {
 			return nil, bad("structuredContent does not match the tool's outputSchema: %s", t.Plugin.quote(problem))
 		}
 	}
+	return decoded, nil
+}
+
+// decodeInputRequired checks a result that asks the client for input: no
+// content, and input requests the plugin may make.
+func (t *Tool) decodeInputRequired(out []byte, content json.RawMessage) (*mcp.CallToolResult, error) {
+	bad := func(format string, args ...any) error {
+		return &OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: fmt.Sprintf(format, args...)}
+	}
+	if c := string(bytes.TrimSpace(content)); c != "" && c != "null" && c != "[]" {
+		return nil, bad(`it is input_required and has content too; return one or the other`)
+	}
+	decoded := new(mcp.CallToolResult)
+	if err := json.Unmarshal(out, decoded); err != nil {
+		return nil, bad("its inputRequests are not MCP input requests: %s", t.Plugin.quote(err.Error()))
+	}
+	if err := t.Plugin.checkInputRequests(decoded.InputRequests); err != nil {
+		return nil, bad("%s", t.Plugin.quote(err.Error()))
+	}
+	decoded.Content, decoded.StructuredContent, decoded.IsError = nil, nil, false
 	return decoded, nil
 }
 

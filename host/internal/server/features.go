@@ -276,17 +276,48 @@ func (s *Server) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 		}
 	}
 	fc := &featureCall{method: "prompts/get", name: name, p: p, plugin: pr.Plugin}
+	key := frontFrom(ctx).StateKey
+	digest := promptDigest(req.Params.Arguments)
+	st, err := openRound(key, principalID(p), "prompts/get", name, digest, req.Params.RequestState)
+	if err != nil {
+		s.audit(ctx, p, "prompts/get", name, pr.Plugin.Name, "invalid_request_state", "", 0, nil)
+		return nil, err
+	}
+	round, err := pluginRound(st, req.Params.InputResponses)
+	if err != nil {
+		return nil, err
+	}
 	ctx, end, err := s.begin(ctx, fc)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
 	secrets := s.secretsFor(ctx, p)
-	raw, res, err := pr.Plugin.GetPrompt(ctx, pr.Def.Name, req.Params.Arguments)
+	raw, res, err := pr.Plugin.GetPrompt(ctx, pr.Def.Name, req.Params.Arguments, round)
 	if err == nil {
 		res, err = rescrub(secrets, raw, res)
 	}
+	if err == nil && res.InputRequests != nil {
+		if err := answerable(req.ClientCapabilities(), res.InputRequests); err != nil {
+			s.audit(ctx, p, "prompts/get", name, pr.Plugin.Name, "missing_capability", "", 0, nil)
+			return nil, err
+		}
+		var answers []answer
+		if st != nil {
+			answers = st.Answers
+		}
+		res.RequestState, err = seal(key, principalID(p), "prompts/get", name, digest, answers, res.RequestState)
+	}
 	return res, s.finish(ctx, fc, secrets, err)
+}
+
+// promptDigest is argumentsDigest of a prompt's arguments.
+func promptDigest(args map[string]string) string {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return ""
+	}
+	return argumentsDigest(b)
 }
 
 func (s *Server) routePrompt(ctx context.Context, name string) (*plugin.Prompt, bool) {

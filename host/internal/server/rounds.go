@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 MCP deprecates sampling and roots from protocol 2026-07-28 only, within a window of a year; input requests still carry them
+
 package server
 
 import (
@@ -9,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,9 +91,10 @@ type roundState struct {
 	Name      string   `json:"n"`
 	Args      string   `json:"a"` // SHA-256 of the canonical arguments
 	Answers   []answer `json:"r"`
-	Pending   string   `json:"k"` // the input request's key awaiting its answer
-	Asked     string   `json:"q"` // and its method
-	Expires   int64    `json:"x"` // Unix seconds
+	Pending   string   `json:"k,omitempty"` // the input request's key awaiting its answer
+	Asked     string   `json:"q,omitempty"` // and its method
+	Plugin    string   `json:"s,omitempty"` // the plugin's own requestState
+	Expires   int64    `json:"x"`           // Unix seconds
 }
 
 // answer is one sample or elicit answered by the client.
@@ -184,6 +188,7 @@ var errInputRequired = errors.New("the call needs input from the client")
 // rounds answers the plugin's sample and elicit from the answers so far,
 // and ends the run at the first it has no answer for.
 type rounds struct {
+	caps    *mcp.ClientCapabilities // what the client declared, if it said
 	answers []answer
 	next    int
 	secrets *observe.Secrets
@@ -206,8 +211,14 @@ func (r *rounds) request(ctx context.Context, method string, params json.RawMess
 	if r.secrets != nil {
 		params = r.secrets.ScrubJSON(params)
 	}
-	if _, err := inputRequest(method, params); err != nil {
+	ir, err := inputRequest(method, params)
+	if err != nil {
 		return nil, err
+	}
+	if err := answerable(r.caps, mcp.InputRequestMap{"": ir}); err != nil {
+		// The plugin may do without: it gets EUNSUPPORTED, as a plugin
+		// called over a session whose client cannot answer does.
+		return nil, unsupported("%s", err.(*jsonrpc.Error).Message)
 	}
 	if r.asked == "" {
 		r.asked, r.askedParams = method, params
@@ -260,46 +271,145 @@ func sessionless(session *mcp.ServerSession) bool {
 	return init == nil || init.ProtocolVersion >= sessionlessVersion
 }
 
-// startRounds reads a call's input responses and requestState, and returns
-// the rounds that answer the plugin's requests on this run. A state moat
-// did not issue, or responses without the one awaited, is the client's
-// error.
-func startRounds(key *StateKey, principal, method, name string, args json.RawMessage, state string, responses mcp.InputResponseMap) (*rounds, error) {
-	r := &rounds{}
+// openRound checks the requestState a request came back with, if any:
+// nil when it carries none. A state moat did not issue for this principal
+// and request is the client's error.
+func openRound(key *StateKey, principal, method, name, args, state string) (*roundState, error) {
 	if state == "" {
-		if len(responses) > 0 {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "inputResponses came without the requestState moat returned with the input requests; send both, or call again without inputResponses"}
-		}
-		return r, nil
+		return nil, nil
 	}
-	st, err := key.open(state, principal, method, name, argumentsDigest(args))
+	st, err := key.open(state, principal, method, name, args)
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("requestState %v; call again without requestState and inputResponses to start over", err)}
 	}
-	resp, ok := responses[st.Pending]
-	if !ok || resp == nil {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("inputResponses has no answer for %q, the input request moat is waiting on", st.Pending)}
+	return st, nil
+}
+
+// pluginRound is what the plugin gets of a request that came back with
+// answers: the client's answers as it sent them, and the plugin's own
+// state from the verified requestState. Nil when there are neither.
+func pluginRound(st *roundState, responses mcp.InputResponseMap) (*plugin.Round, error) {
+	if st == nil && len(responses) == 0 {
+		return nil, nil
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("inputResponses[%q] does not encode: %v", st.Pending, err)}
+	r := &plugin.Round{}
+	if st != nil {
+		r.RequestState = st.Plugin
 	}
-	r.answers = append(st.Answers, answer{Method: st.Asked, Result: b})
+	if len(responses) > 0 {
+		b, err := json.Marshal(responses)
+		if err != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("inputResponses do not encode: %v", err)}
+		}
+		r.InputResponses = b
+	}
 	return r, nil
+}
+
+// replay is the rounds that answer a plugin's blocking sample and elicit
+// on this run: the answers the state carries, and the client's answer to
+// the one it awaited, if the client sent it. Without that answer the
+// plugin asks for it again, which ends the round with the same request.
+func replay(st *roundState, responses mcp.InputResponseMap) *rounds {
+	r := &rounds{}
+	if st == nil {
+		return r
+	}
+	r.answers = st.Answers
+	if resp, ok := responses[st.Pending]; st.Pending != "" && ok && resp != nil {
+		if b, err := json.Marshal(resp); err == nil {
+			r.answers = append(slices.Clip(st.Answers), answer{Method: st.Asked, Result: b})
+		}
+	}
+	return r
+}
+
+// seal signs the state of a result that asks for input: the answers the
+// plugin's blocking requests have had, and the plugin's own state.
+func seal(key *StateKey, principal, method, name, args string, answers []answer, pluginState string) (string, error) {
+	return key.sign(&roundState{Principal: principal, Method: method, Name: name, Args: args, Answers: answers, Plugin: pluginState})
 }
 
 // inputRequired is the result that ends a round: the plugin's request,
 // and the state to send back with the answer.
-func inputRequired(key *StateKey, r *rounds, principal, method, name string, args json.RawMessage) (*mcp.CallToolResult, error) {
+func inputRequired(key *StateKey, r *rounds, principal, method, name, args string) (*mcp.CallToolResult, error) {
 	ir, err := inputRequest(r.asked, r.askedParams)
 	if err != nil {
 		return nil, err
 	}
 	pending := fmt.Sprintf("moat-%d", len(r.answers)+1)
-	state, err := key.sign(&roundState{Principal: principal, Method: method, Name: name, Args: argumentsDigest(args),
+	state, err := key.sign(&roundState{Principal: principal, Method: method, Name: name, Args: args,
 		Answers: r.answers, Pending: pending, Asked: r.asked})
 	if err != nil {
 		return nil, err
 	}
 	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{pending: ir}, RequestState: state}, nil
+}
+
+// answerable checks that a client that declared caps can answer every
+// request: elicitation and sampling need the capability of that name
+// (form or URL elicitation the mode), roots/list needs roots. A client
+// that declared nothing at all is not checked: it may predate the field.
+// The error is MCP's MissingRequiredClientCapability, naming in its data
+// the capabilities missing.
+func answerable(caps *mcp.ClientCapabilities, requests mcp.InputRequestMap) error {
+	if caps == nil {
+		return nil
+	}
+	required := map[string]any{}
+	var names []string
+	need := func(name string, capability any, what string) {
+		if _, seen := required[name]; !seen {
+			names = append(names, what)
+		}
+		required[name] = capability
+	}
+	for _, ir := range requests {
+		switch v := ir.(type) {
+		case *mcp.ElicitParams:
+			switch e := caps.Elicitation; {
+			case e == nil:
+				need("elicitation", map[string]any{}, "elicitation")
+			case v.Mode == "url" && e.URL == nil:
+				need("elicitation", map[string]any{"url": map[string]any{}}, "url elicitation")
+			case v.Mode != "url" && e.Form == nil && e.URL != nil:
+				need("elicitation", map[string]any{"form": map[string]any{}}, "form elicitation")
+			}
+		case *mcp.CreateMessageParams, *mcp.CreateMessageWithToolsParams:
+			if caps.Sampling == nil {
+				need("sampling", map[string]any{}, "sampling")
+			}
+		case *mcp.ListRootsParams:
+			if caps.RootsV2 == nil {
+				need("roots", map[string]any{}, "roots")
+			}
+		}
+	}
+	if len(required) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	data, _ := json.Marshal(map[string]any{"requiredCapabilities": required})
+	return &jsonrpc.Error{Code: mcp.CodeMissingRequiredClientCapabilities, Data: data,
+		Message: fmt.Sprintf("the request needs the client capabilities %s, which the client did not declare in _meta %q", strings.Join(names, ", "), mcp.MetaKeyClientCapabilities)}
+}
+
+// metaPassed are the members of a request's _meta a plugin gets beside
+// the progress token: the client's capabilities, so that it asks only for
+// the input the client can give, and the W3C trace context.
+var metaPassed = []string{mcp.MetaKeyClientCapabilities, "traceparent", "tracestate"}
+
+// pluginMeta is the part of a request's _meta passed to the plugin; nil
+// if there is none.
+func pluginMeta(m mcp.Meta) map[string]any {
+	var out map[string]any
+	for _, k := range metaPassed {
+		if v, ok := m[k]; ok {
+			if out == nil {
+				out = make(map[string]any, len(metaPassed)+1)
+			}
+			out[k] = v
+		}
+	}
+	return out
 }

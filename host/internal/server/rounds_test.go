@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 MCP deprecates sampling and roots from protocol 2026-07-28 only, within a window of a year; input requests still carry them
+
 package server
 
 import (
@@ -6,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 func TestRequestStateIsBoundToItsRequest(t *testing.T) {
@@ -73,5 +78,33 @@ func TestRequestStateWithoutAKeyIsRefused(t *testing.T) {
 	}
 	if _, err := key.open("a.b", "", "", "", ""); !errors.Is(err, errStateRefused) {
 		t.Fatalf("opened without a key: %v", err)
+	}
+}
+
+// A request the client did not declare it can answer is refused with
+// MCP's MissingRequiredClientCapability error, naming the capability in
+// its data; a client that declared nothing is not checked.
+func TestAnswerableNamesTheMissingCapability(t *testing.T) {
+	requests := mcp.InputRequestMap{
+		"q": &mcp.CreateMessageWithToolsParams{MaxTokens: 5},
+		"n": &mcp.ElicitParams{Message: "Who?"},
+	}
+	err := answerable(&mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapabilities{Form: &mcp.FormElicitationCapabilities{}}}, requests)
+	var rpc *jsonrpc.Error
+	if !errors.As(err, &rpc) || rpc.Code != mcp.CodeMissingRequiredClientCapabilities {
+		t.Fatalf("answerable = %v; want error %d", err, mcp.CodeMissingRequiredClientCapabilities)
+	}
+	var data struct {
+		Required map[string]json.RawMessage `json:"requiredCapabilities"`
+	}
+	if json.Unmarshal(rpc.Data, &data) != nil || len(data.Required) != 1 || data.Required["sampling"] == nil {
+		t.Fatalf("data %s; want requiredCapabilities naming sampling only", rpc.Data)
+	}
+	if err := answerable(nil, requests); err != nil {
+		t.Fatalf("a client that declared nothing: %v", err)
+	}
+	all := &mcp.ClientCapabilities{Sampling: &mcp.SamplingCapabilities{}, Elicitation: &mcp.ElicitationCapabilities{Form: &mcp.FormElicitationCapabilities{}}}
+	if err := answerable(all, requests); err != nil {
+		t.Fatalf("a client that declared both: %v", err)
 	}
 }

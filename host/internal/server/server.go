@@ -197,23 +197,35 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 				_ = session.Log(ctx, &mcp.LoggingMessageParams{Level: mcpLevel(level), Logger: name, Data: msg})
 			})
 		}
+		// A call that comes back with answers to an input-required result
+		// carries the requestState moat signed: the plugin's own state, and
+		// the answers its blocking sample and elicit have had.
+		digest := argumentsDigest(req.Params.Arguments)
+		st, err := openRound(f.StateKey, principalID(p), "tools/call", t.Name, digest, req.Params.RequestState)
+		if err != nil {
+			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "invalid_request_state", "", 0, req.Params.Arguments)
+			return nil, err
+		}
+		round, err := pluginRound(st, req.Params.InputResponses)
+		if err != nil {
+			return nil, err
+		}
 		var rr *rounds
 		if sessionless(req.Session) {
-			var err error
-			rr, err = startRounds(f.StateKey, principalID(p), "tools/call", t.Name, req.Params.Arguments, req.Params.RequestState, req.Params.InputResponses)
-			if err != nil {
-				s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "invalid_request_state", "", 0, req.Params.Arguments)
-				return nil, err
-			}
+			rr = replay(st, req.Params.InputResponses)
+			rr.caps = req.ClientCapabilities()
 			var end context.CancelCauseFunc
 			ctx, end = context.WithCancelCause(ctx)
 			defer end(nil)
 			rr.end, rr.secrets = end, secrets
 			ctx = plugin.WithClientRequest(ctx, rr.request)
 		}
-		var meta map[string]any
+		meta := pluginMeta(req.Params.Meta)
 		if tok := req.Params.GetProgressToken(); tok != nil {
-			meta = map[string]any{"progressToken": tok}
+			if meta == nil {
+				meta = map[string]any{}
+			}
+			meta["progressToken"] = tok
 			if session := req.Session; session != nil {
 				ctx = plugin.WithClientProgress(ctx, func(progress, total float64, msg string) {
 					if secrets != nil {
@@ -224,12 +236,12 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			}
 		}
 		start := time.Now()
-		out, decoded, err := t.CallResult(ctx, req.Params.Arguments, meta)
+		out, decoded, err := t.CallRound(ctx, req.Params.Arguments, meta, round)
 		elapsed := time.Since(start)
 		if rr != nil && rr.asked != "" {
 			// The plugin asked for an input it has no answer to yet: the
 			// round ends with the request, whatever the run did after.
-			res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, req.Params.Arguments)
+			res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, digest)
 			outcome := "input_required"
 			if ierr != nil {
 				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's %s: %v", rr.asked, ierr))
@@ -263,6 +275,26 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
 			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "fault:bad_output", elapsed.Seconds())
 			return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
+		}
+		if res.InputRequests != nil {
+			// The plugin's result asks for input itself: its own state goes
+			// inside moat's, which the client cannot alter.
+			var answers []answer
+			if rr != nil {
+				answers = rr.answers
+			}
+			if err := answerable(req.ClientCapabilities(), res.InputRequests); err != nil {
+				s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "missing_capability", "", elapsed, req.Params.Arguments)
+				s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "missing_capability", elapsed.Seconds())
+				return nil, err
+			}
+			outcome := "input_required"
+			if res.RequestState, err = seal(f.StateKey, principalID(p), "tools/call", t.Name, digest, answers, res.RequestState); err != nil {
+				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's input requests: %v", err))
+			}
+			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
+			return res, nil
 		}
 		outcome := "ok"
 		switch {
