@@ -162,7 +162,7 @@ func keysAreOnDisk(t *testing.T, h *chaosHost, keys []string) {
 	defer kv.Close()
 	lost := 0
 	for _, key := range keys {
-		v, err := kv.Get("kvstore", []byte(key))
+		v, err := kv.Get(context.Background(), "kvstore", []byte(key))
 		if err != nil || string(v) != "v="+key {
 			if lost < 5 {
 				t.Errorf("key %s after shutdown: %q, %v", key, v, err)
