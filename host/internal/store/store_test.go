@@ -16,7 +16,7 @@ import (
 
 var bg = context.Background()
 
-func open(t *testing.T, srv *redistest.Server, extra string) (*Redis, *bytes.Buffer) {
+func open(t testing.TB, srv *redistest.Server, extra string) (*Redis, *bytes.Buffer) {
 	t.Helper()
 	cfg, err := config.Parse([]byte("store: {redis: {url: "+srv.URL()+"}}\n"+extra), "test", t.TempDir())
 	if err != nil {
@@ -151,5 +151,33 @@ func TestOpenWithoutRedis(t *testing.T) {
 	}
 	if err := r.KV().Set(bg, "p", []byte("k"), []byte("v"), 100); err != nil {
 		t.Fatalf("kv once Redis came: %v", err)
+	}
+}
+
+// BenchmarkTake measures one rate check of a tool call under all four
+// scopes, on Redis and, for comparison, in the process.
+func BenchmarkTake(b *testing.B) {
+	srv := redistest.Start(b)
+	r, _ := open(b, srv, "")
+	l := policy.Limit{Rate: 1e9, Burst: 1 << 30}
+	limits := policy.Limits{Global: &l, PerPrincipal: &l, PerTool: &l, PerPrincipalTool: &l}
+	s := policy.Subject{ID: "alice"}
+	for _, c := range []struct {
+		name   string
+		shared policy.Shared
+	}{{"redis", r.Buckets()}, {"in-process", nil}} {
+		p, err := policy.New(nil, limits, policy.Options{Shared: c.shared})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if d := p.TakeContext(bg, s, "echo", true); !d.OK {
+						b.Fatalf("refused: %+v", d)
+					}
+				}
+			})
+		})
 	}
 }
