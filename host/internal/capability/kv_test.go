@@ -337,6 +337,7 @@ func BenchmarkKV(b *testing.B) {
 			return s
 		}},
 		{"redis", func(b *testing.B) Store { return benchRedis(b) }},
+		{"redis-aof-everysec", func(b *testing.B) Store { return benchRedis(b, "--appendonly", "yes", "--appendfsync", "everysec") }},
 		{"redis-aof-always", func(b *testing.B) Store { return benchRedis(b, "--appendonly", "yes", "--appendfsync", "always") }},
 	}
 	value := bytes.Repeat([]byte("v"), 100)
