@@ -5,9 +5,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,7 +29,17 @@ type Redis struct {
 	mu        sync.Mutex
 	checked   time.Time
 	lastError string
+	// persistence is whether Redis's persistence has been checked: at
+	// start, or, when Redis was away then, once a health check finds it.
+	persistence bool
+
+	// lastWarn is when a failed command was last logged (unix nanoseconds).
+	lastWarn atomic.Int64
 }
+
+// warnEvery spaces the log lines of failed commands: one outage is a few
+// lines, not one per call.
+const warnEvery = 10 * time.Second
 
 // healthTTL is how long a health check's outcome stands; healthTimeout
 // bounds the check itself.
@@ -46,7 +58,12 @@ func OpenRedis(ctx context.Context, cfg *config.Config, log hclog.Logger) (*Redi
 		return nil, err
 	}
 	opts.ClientName = "moat"
+	// go-redis writes what it notices (a failed dial, say) to a logger of
+	// its own, on stderr; moat's log takes it instead, at debug level:
+	// failureLog says the same at warn level, once per outage.
+	redis.SetLogger(clientLog{log.Named("redis")})
 	r := &Redis{c: redis.NewClient(opts), name: cfg.StoreName(), log: log}
+	r.c.AddHook(failureLog{r})
 	ctx, cancel := context.WithTimeout(ctx, opts.DialTimeout+opts.ReadTimeout)
 	defer cancel()
 	if err := r.c.Ping(ctx).Err(); err != nil {
@@ -55,7 +72,9 @@ func OpenRedis(ctx context.Context, cfg *config.Config, log hclog.Logger) (*Redi
 		return r, nil
 	}
 	log.Info("shared store open", "store", r.name)
+	r.mu.Lock()
 	r.checkPersistence(ctx)
+	r.mu.Unlock()
 	return r, nil
 }
 
@@ -85,12 +104,16 @@ func (r *Redis) Health(ctx context.Context) Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if time.Since(r.checked) >= healthTTL {
-		ctx, cancel := context.WithTimeout(ctx, healthTimeout)
-		err := r.c.Ping(ctx).Err()
+		pctx, cancel := context.WithTimeout(ctx, healthTimeout)
+		err := r.c.Ping(pctx).Err()
 		cancel()
 		r.checked, r.lastError = time.Now(), ""
 		if err != nil {
 			r.lastError = fmt.Sprintf("%s does not answer: %v", r.name, err)
+		} else if !r.persistence {
+			cctx, cancel := context.WithTimeout(ctx, healthTimeout)
+			r.checkPersistence(cctx)
+			cancel()
 		}
 	}
 	h := Health{Engine: "redis", Name: r.name, Status: "ok", Error: r.lastError}
@@ -103,8 +126,9 @@ func (r *Redis) Health(ctx context.Context) Health {
 // checkPersistence reads how Redis persists writes and says what that
 // means for a write kv_set acknowledged: a warning when a restart of Redis
 // or of its machine loses such writes. A Redis that refuses CONFIG (as
-// managed ones often do) is only noted.
+// managed ones often do) is only noted. Called with mu held.
 func (r *Redis) checkPersistence(ctx context.Context) {
+	r.persistence = true
 	got := map[string]string{}
 	var err error
 	for _, key := range []string{"appendonly", "appendfsync", "save"} {
@@ -140,4 +164,49 @@ func PersistenceVerdict(appendonly, appendfsync, save string) (msg string, warn 
 		return "the shared store syncs its AOF every second: a crash of Redis's machine (not of Redis alone) may lose up to a second of acknowledged kv writes; appendfsync always loses none (see docs/STORE.md)", false
 	}
 	return "the shared store leaves syncing its AOF to the OS (appendfsync no): a crash of Redis's machine may lose about 30 seconds of acknowledged kv writes; set appendfsync everysec or always (see docs/STORE.md)", true
+}
+
+// failureLog logs the commands that fail for want of an answer (at most
+// one line every warnEvery), so that an outage of the store shows in
+// moat's log as well as in the calls that need it. Redis's own error
+// replies, and commands whose call ended first, are not the store failing.
+type failureLog struct{ r *Redis }
+
+func (h failureLog) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h failureLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.note(ctx, err)
+		return err
+	}
+}
+
+func (h failureLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.note(ctx, err)
+		return err
+	}
+}
+
+func (h failureLog) note(ctx context.Context, err error) {
+	var reply redis.Error
+	if err == nil || errors.Is(err, redis.Nil) || errors.As(err, &reply) || ctx.Err() != nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := h.r.lastWarn.Load()
+	if now-last < int64(warnEvery) || !h.r.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	h.r.log.Warn("the shared store does not answer; kv calls fail with EIO and the rate limits follow store.redis.rate_limit_on_error until it does",
+		"store", h.r.name, "error", err)
+}
+
+// clientLog passes go-redis's own log lines to moat's log, at debug level.
+type clientLog struct{ log hclog.Logger }
+
+func (l clientLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...))
 }

@@ -152,6 +152,11 @@ func TestOpenWithoutRedis(t *testing.T) {
 	if err := r.KV().Set(bg, "p", []byte("k"), []byte("v"), 100); err != nil {
 		t.Fatalf("kv once Redis came: %v", err)
 	}
+	// The persistence it could not check at start is checked once Redis
+	// answers; the outage was logged.
+	if !strings.Contains(log.String(), "persists nothing") || !strings.Contains(log.String(), "kv calls fail with EIO") {
+		t.Fatalf("the log after Redis came:\n%s", log)
+	}
 }
 
 // BenchmarkTake measures one rate check of a tool call under all four
