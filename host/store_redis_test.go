@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/internal/redistest"
 	"github.com/moat-mcp/moat/internal/testplugin"
 )
@@ -197,5 +199,37 @@ func TestRateLimitsWhenRedisIsDown(t *testing.T) {
 	st, text, _ := rawCall(t, deny.mcpURL, "echo_echo", `{"text":"hi"}`)
 	if st != http.StatusTooManyRequests || !strings.Contains(text, "store") {
 		t.Fatalf("a call with Redis down under deny: %d %q; want 429 naming the store", st, text)
+	}
+}
+
+// store is read at start only: a reload that names another Redis is
+// applied in everything else, logs that store needs a restart, and kv stays
+// on the Redis moat started with.
+func TestReloadKeepsTheStore(t *testing.T) {
+	first, second := redistest.Start(t), redistest.Start(t)
+	plugins := map[string][]byte{"memory": testplugin.GoPlugin(t, "plugins/memory")}
+	doc := func(url string) string {
+		return fmt.Sprintf("store: {redis: {url: %q}}\nplugins:\n  memory: {grants: {kv: {}}}\n", url)
+	}
+	reloads := make(chan struct{})
+	h := startHostReloading(t, doc(first.URL()), plugins, func(dir string) (*config.Config, error) {
+		return config.Parse([]byte(chaosDoc(doc(second.URL()))), "reloaded", dir)
+	}, reloads)
+	reloads <- struct{}{}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(h.log.tail(), "restart moat to apply it: key=store") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no restart warning for store within a minute of the reload:\n%s", h.log.tail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, text, isErr := rawCall(t, h.mcpURL, "memory_remember", `{"key":"k","text":"where"}`); st != 200 || isErr {
+		t.Fatalf("remember after the reload: %d %s", st, text)
+	}
+	if n, err := first.Client().Exists(context.Background(), "moat:kv:{memory}:v").Result(); err != nil || n != 1 {
+		t.Fatalf("the note is not on the Redis moat started with: %d, %v", n, err)
+	}
+	if n, err := second.Client().Exists(context.Background(), "moat:kv:{memory}:v").Result(); err != nil || n != 0 {
+		t.Fatalf("the note went to the Redis a reload named: %d, %v", n, err)
 	}
 }

@@ -134,6 +134,26 @@ func testCaps(t *testing.T, s Store) {
 	if _, err := s.Get(bg, "p", nil); errnoOf(t, err) != abi.EINVAL {
 		t.Fatalf("empty key: %v", err)
 	}
+	if err := s.Delete(bg, "p", nil); errnoOf(t, err) != abi.EINVAL {
+		t.Fatalf("delete of the empty key: %v", err)
+	}
+	// An empty value is a value: it is found, and counts its key.
+	if err := s.Set(bg, "q", []byte("empty"), nil, big); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Get(bg, "q", []byte("empty")); err != nil || len(v) != 0 {
+		t.Fatalf("an empty value reads %q, %v", v, err)
+	}
+	if used, err := s.Used(bg, "q"); err != nil || used != 5 {
+		t.Fatalf("an empty value under a 5-byte key uses %d, %v", used, err)
+	}
+	// A missing key deletes without error and changes nothing.
+	if err := s.Delete(bg, "q", []byte("missing")); err != nil {
+		t.Fatalf("delete of a missing key: %v", err)
+	}
+	if used, _ := s.Used(bg, "q"); used != 5 {
+		t.Fatalf("after deleting a missing key, used = %d", used)
+	}
 }
 
 func TestList(t *testing.T) { eachEngine(t, testList) }
