@@ -116,14 +116,14 @@ func (c *Config) redisPassword() string {
 		return ""
 	}
 	u, err := url.Parse(c.Store.Redis.URL)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return ""
 	}
-	if p, ok := u.User.Password(); ok {
-		return p
+	if u.User == nil {
+		return ""
 	}
-	// redis://secret@host: a lone user part is taken as the password.
-	return u.User.Username()
+	p, _ := u.User.Password()
+	return p
 }
 
 func (s Store) validate() error {

@@ -47,6 +47,16 @@ func TestStoreRedis(t *testing.T) {
 		t.Errorf("the effective configuration shows the store as:\n%s", out)
 	}
 
+	// A socket's URL holds it too.
+	c, err = config.Parse([]byte("store: {redis: {url: \"unix://moat:sock-pw@/run/redis.sock?db=1\"}}"), "test", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = c.EffectiveYAML(config.Limits{})
+	if !slices.Contains(c.SecretValues(), "sock-pw") || strings.Contains(string(out), "sock-pw") {
+		t.Errorf("a socket URL's password: secrets %v, shown as\n%s", c.SecretValues(), out)
+	}
+
 	c, err = config.Load(nil, []string{"MOAT_STORE_REDIS_URL=redis://127.0.0.1:6379/0"})
 	if err != nil {
 		t.Fatal(err)
