@@ -178,8 +178,10 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 	}
 	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets, Notify: notify}
 	// The store opens before the plugins load, so it closes after them.
+	// The shared store serves kv whether or not a plugin is granted it at
+	// start, so that a reload may grant it.
 	switch {
-	case cfg.KVGranted() && shared != nil:
+	case shared != nil:
 		popts.KV = shared.KV()
 	case cfg.KVGranted():
 		dir, err := cfg.DataDirPath()
@@ -308,7 +310,8 @@ func (h *Host) Serve(ctx context.Context) error {
 }
 
 // Close releases what New opened, last first: the plugins, the watcher,
-// the kv store, the admin listener, the front door, the engine.
+// the kv store, the admin listener, the front door, the shared store, the
+// engine.
 func (h *Host) Close() {
 	for i := len(h.closers) - 1; i >= 0; i-- {
 		h.closers[i]()
