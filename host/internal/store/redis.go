@@ -57,7 +57,9 @@ func OpenRedis(ctx context.Context, cfg *config.Config, log hclog.Logger) (*Redi
 	if err != nil {
 		return nil, err
 	}
-	opts.ClientName = "moat"
+	if opts.ClientName == "" {
+		opts.ClientName = "moat" // what CLIENT LIST shows
+	}
 	// go-redis writes what it notices (a failed dial, say) to a logger of
 	// its own, on stderr; moat's log takes it instead, at debug level:
 	// failureLog says the same at warn level, once per outage.
