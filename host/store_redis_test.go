@@ -112,8 +112,8 @@ func TestReplicasShareKVOnRedis(t *testing.T) {
 	start := time.Now()
 	_, text, isErr := rawCall(t, a.mcpURL, "memory_recall", `{"key":"deadline"}`)
 	took := time.Since(start)
-	if !isErr || !strings.Contains(text, "redis at "+srv.Addr()) {
-		t.Fatalf("recall with Redis stopped: %q (error %v); want a tool error naming the store", text, isErr)
+	if !isErr || !strings.Contains(text, "the kv store (redis at "+srv.Addr()+"/0) failed") {
+		t.Fatalf("recall with Redis stopped: %q (error %v); want a tool error saying the store named failed", text, isErr)
 	}
 	// Far below the plugin's 10s deadline: the call fails on the refused
 	// connection, it does not wait for a timeout.
