@@ -285,3 +285,19 @@ func checkPrefix(prefix []byte) error {
 func quotaError(size int, used, quota uint64) error {
 	return &Error{abi.ETOOBIG, fmt.Sprintf("storing %d bytes would bring the plugin to %d bytes, past its quota of %d", size, used, quota)}
 }
+
+// Each calls fn with every entry of every plugin, plugin by plugin and in
+// key order, within one read of the file: what moat store copy moves to
+// another engine. key and value are valid only during the call. An error
+// from fn ends the walk and is returned.
+func (s *KV) Each(fn func(plugin string, key, value []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, pb *bolt.Bucket) error {
+			b := pb.Bucket(entriesBucket)
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(func(k, v []byte) error { return fn(string(name), k, v) })
+		})
+	})
+}
