@@ -104,13 +104,15 @@ examples/conformance/conformance.wasm: $(GO_SOURCES)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/conformance
 
 ## chaos: the chaos suite with the race detector, the soak at full size
-## (CHAOS_CLIENTS clients for CHAOS_DURATION; 1000 for 60s). make test runs
+## (CHAOS_CLIENTS clients for CHAOS_DURATION; 1000 for 60s), on the embedded
+## store or, with STORE=redis, on a redis-server it starts. make test runs
 ## the same tests, with the soak at its default of 10s.
 CHAOS_CLIENTS  ?= 1000
 CHAOS_DURATION ?= 60s
+STORE          ?= embedded
 .PHONY: chaos fuzz fuzz-short
 chaos:
-	MOAT_CHAOS_CLIENTS=$(CHAOS_CLIENTS) MOAT_CHAOS_DURATION=$(CHAOS_DURATION) \
+	MOAT_CHAOS_CLIENTS=$(CHAOS_CLIENTS) MOAT_CHAOS_DURATION=$(CHAOS_DURATION) MOAT_CHAOS_STORE=$(STORE) \
 		$(GO) test -race -count=1 -timeout 30m -v -run Chaos ./host/
 
 ## fuzz: each fuzz target for FUZZTIME (2m); go test -fuzz takes one target

@@ -14,7 +14,8 @@ import (
 
 // TestChaosSoak is many clients at once for a while, some of them calling
 // faulty plugins the whole time. MOAT_CHAOS_CLIENTS (default 1000) and
-// MOAT_CHAOS_DURATION (default 10s; make chaos runs 60s) set its size.
+// MOAT_CHAOS_DURATION (default 10s; make chaos runs 60s) set its size;
+// MOAT_CHAOS_STORE=redis runs it on a Redis store (make chaos STORE=redis).
 
 func chaosEnv(t *testing.T, name string, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -59,8 +60,9 @@ func TestChaosSoak(t *testing.T) {
 		"huge":    faulty,
 	}
 	faultyTools := []string{"loop_loop", "trap_trap", "grow_grow", "badjson_badjson", "huge_huge"}
+	storeYAML, redisStore := chaosStore(t)
 	before := measure()
-	h := startHost(t, soakConfig, plugins)
+	h := startHost(t, soakConfig+storeYAML, plugins)
 	idle := baseline(t)
 
 	// One in ten clients calls only faulty tools; the others make healthy
@@ -163,6 +165,6 @@ func TestChaosSoak(t *testing.T) {
 	// it was before they came (its pools fuller, which the slack allows).
 	settles(t, "after the soak", idle, 10, 64<<20)
 	h.shutdown()
-	keysAreOnDisk(t, h, tr.keys)
+	keysAreStored(t, h, redisStore, tr.keys)
 	settles(t, "after moat stopped", before, 5, 32<<20)
 }

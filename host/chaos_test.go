@@ -195,7 +195,7 @@ func TestChaosHostilePlugins(t *testing.T) {
 	settles(t, "after the hostile plugins", base, 10, (32+96)<<20)
 
 	h.shutdown()
-	keysAreOnDisk(t, h, keys)
+	keysAreStored(t, h, nil, keys)
 	settles(t, "after moat stopped", before, 5, 32<<20)
 }
 

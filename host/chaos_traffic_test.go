@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moat-mcp/moat/host/internal/capability"
+	"github.com/moat-mcp/moat/internal/redistest"
 )
 
 // traffic is healthy calls made while something attacks the host: echoes
@@ -151,18 +153,44 @@ func keysAreServed(t *testing.T, h *chaosHost, keys []string) {
 	}
 }
 
-// keysAreOnDisk opens the stopped host's store and checks every
-// acknowledged key: what kv_set acknowledged must be durable.
-func keysAreOnDisk(t *testing.T, h *chaosHost, keys []string) {
+// chaosStore is the store the soak runs on: the embedded one, or with
+// MOAT_CHAOS_STORE=redis a redis-server that syncs every write before it
+// answers (appendfsync always), and the configuration that names it.
+func chaosStore(t *testing.T) (string, *redistest.Server) {
+	switch store := os.Getenv("MOAT_CHAOS_STORE"); store {
+	case "", "embedded":
+		return "", nil
+	case "redis":
+		srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+		return fmt.Sprintf("store: {redis: {url: %q}}\n", srv.URL()), srv
+	default:
+		t.Fatalf("MOAT_CHAOS_STORE=%q: give embedded or redis", store)
+		return "", nil
+	}
+}
+
+// keysAreStored checks every acknowledged key in the stopped host's store:
+// what kv_set acknowledged must be durable. The embedded store is opened
+// from its file; a Redis store is killed (SIGKILL) and started again from
+// its append-only file first.
+func keysAreStored(t *testing.T, h *chaosHost, redisStore *redistest.Server, keys []string) {
 	t.Helper()
-	kv, err := capability.OpenKV(filepath.Join(h.dir, "data"))
-	if err != nil {
-		t.Fatalf("opening the store moat left: %v", err)
+	var kv capability.Store
+	if redisStore != nil {
+		redisStore.Stop()
+		redisStore.Restart()
+		kv = capability.NewRedisKV(redisStore.Client(), "redis")
+	} else {
+		bolt, err := capability.OpenKV(filepath.Join(h.dir, "data"))
+		if err != nil {
+			t.Fatalf("opening the store moat left: %v", err)
+		}
+		kv = bolt
 	}
 	defer kv.Close()
 	lost := 0
 	for _, key := range keys {
-		v, err := kv.Get("kvstore", []byte(key))
+		v, err := kv.Get(context.Background(), "kvstore", []byte(key))
 		if err != nil || string(v) != "v="+key {
 			if lost < 5 {
 				t.Errorf("key %s after shutdown: %q, %v", key, v, err)
@@ -171,7 +199,7 @@ func keysAreOnDisk(t *testing.T, h *chaosHost, keys []string) {
 		}
 	}
 	if lost > 0 {
-		t.Fatalf("%d of %d acknowledged kv writes are not on disk after shutdown", lost, len(keys))
+		t.Fatalf("%d of %d acknowledged kv writes are not in the store after shutdown", lost, len(keys))
 	}
 }
 

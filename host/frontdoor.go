@@ -18,6 +18,7 @@ import (
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/server"
+	"github.com/moat-mcp/moat/host/internal/store"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
 )
@@ -28,6 +29,18 @@ type frontDoor struct {
 	policy  *policy.Policy
 	audit   *observe.Audit
 	secrets *observe.Secrets
+	// shared keeps the rate buckets when store.redis is set; nil keeps
+	// them in the process. It is the store's, and outlives every front
+	// door.
+	shared policy.Shared
+}
+
+// sharedBuckets are the rate buckets of the shared store, or nil.
+func sharedBuckets(r *store.Redis) policy.Shared {
+	if r == nil {
+		return nil
+	}
+	return r.Buckets()
 }
 
 func (f *frontDoor) close(log hclog.Logger) {
@@ -47,7 +60,7 @@ func (f *frontDoor) close(log hclog.Logger) {
 // key fetcher carry over), and building the others anew. The secrets are
 // the one shared set. An error leaves f as it was, its parts open.
 func (f *frontDoor) rebuild(ctx context.Context, old, cfg *config.Config) (*frontDoor, error) {
-	g := &frontDoor{secrets: f.secrets}
+	g := &frontDoor{secrets: f.secrets, shared: f.shared}
 	g.secrets.Add(cfg.SecretValues()...)
 	var err error
 	if reflect.DeepEqual(old.Auth, cfg.Auth) {
@@ -61,7 +74,7 @@ func (f *frontDoor) rebuild(ctx context.Context, old, cfg *config.Config) (*fron
 	if samePolicy {
 		g.policy = f.policy
 	} else if cfg.Auth.Configured() || len(cfg.Roles) > 0 || hasLimits(cfg.RateLimits) {
-		if g.policy, err = newPolicy(cfg); err != nil {
+		if g.policy, err = newPolicy(cfg, g.shared); err != nil {
 			g.closeOwn(f, hclog.NewNullLogger())
 			return nil, err
 		}
@@ -94,12 +107,12 @@ func (g *frontDoor) closeOwn(other *frontDoor, log hclog.Logger) {
 // secrets from cfg. Errors name the configuration key.
 // secrets, when not nil, are the log's: the front door adds cfg's to them
 // and scrubs with the same set.
-func newFrontDoor(ctx context.Context, cfg *config.Config, secrets *observe.Secrets) (*frontDoor, error) {
+func newFrontDoor(ctx context.Context, cfg *config.Config, secrets *observe.Secrets, shared policy.Shared) (*frontDoor, error) {
 	if secrets == nil {
 		secrets = observe.NewSecrets()
 	}
 	secrets.Add(cfg.SecretValues()...)
-	f := &frontDoor{secrets: secrets}
+	f := &frontDoor{secrets: secrets, shared: shared}
 	var err error
 	if cfg.Auth.Configured() {
 		if f.auth, err = newAuth(ctx, cfg); err != nil {
@@ -107,7 +120,7 @@ func newFrontDoor(ctx context.Context, cfg *config.Config, secrets *observe.Secr
 		}
 	}
 	if cfg.Auth.Configured() || len(cfg.Roles) > 0 || hasLimits(cfg.RateLimits) {
-		if f.policy, err = newPolicy(cfg); err != nil {
+		if f.policy, err = newPolicy(cfg, f.shared); err != nil {
 			f.close(hclog.NewNullLogger())
 			return nil, err
 		}
@@ -218,7 +231,9 @@ func hasLimits(l config.RateLimits) bool {
 	return l.Global != nil || l.PerPrincipal != nil || l.PerTool != nil || l.PerPrincipalTool != nil
 }
 
-func newPolicy(cfg *config.Config) (*policy.Policy, error) {
+// newPolicy builds the policy of cfg, its rate buckets in shared when not
+// nil.
+func newPolicy(cfg *config.Config, shared policy.Shared) (*policy.Policy, error) {
 	limits, err := policyLimits(cfg.RateLimits, "rate_limits")
 	if err != nil {
 		return nil, err
@@ -239,7 +254,11 @@ func newPolicy(cfg *config.Config) (*policy.Policy, error) {
 		}
 		roles[name] = role
 	}
-	return policy.New(roles, limits, policy.Options{})
+	opts := policy.Options{Shared: shared}
+	if cfg.Store.Redis != nil {
+		opts.OnSharedError = cfg.Store.Redis.RateLimitOnError
+	}
+	return policy.New(roles, limits, opts)
 }
 
 func policyLimits(c config.RateLimits, key string) (policy.Limits, error) {

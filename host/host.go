@@ -17,6 +17,7 @@ import (
 	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/server"
+	"github.com/moat-mcp/moat/host/internal/store"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -121,7 +122,16 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 		return h, err
 	}
 	h.closers = append(h.closers, func() { engine.Close(context.Background()) })
-	front, err := newFrontDoor(ctx, cfg, opts.Secrets)
+	// The shared store opens before the front door, whose rate limits it
+	// may keep, and closes after everything that uses it.
+	var shared *store.Redis
+	if cfg.Store.Redis != nil {
+		if shared, err = store.OpenRedis(ctx, cfg, log); err != nil {
+			return h, err
+		}
+		h.closers = append(h.closers, func() { shared.Close() })
+	}
+	front, err := newFrontDoor(ctx, cfg, opts.Secrets, sharedBuckets(shared))
 	if err != nil {
 		return h, err
 	}
@@ -135,6 +145,9 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 	metrics := observe.NewMetrics(Version, func() []observe.PoolStats { return admin.Pools() }, front.audit)
 	admin = server.NewAdmin(metrics, Version, log)
 	admin.SetScrubber(front.secrets)
+	if shared != nil {
+		admin.SetStore(func(ctx context.Context) server.StoreHealth { return server.StoreHealth(shared.Health(ctx)) })
+	}
 	h.admin = admin
 	if cfg.AdminListen != "" && cfg.AdminListen != config.AdminListenOff {
 		aln, err := net.Listen("tcp", cfg.AdminListen)
@@ -165,12 +178,17 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 	}
 	popts := plugin.Options{Host: plugin.NewHost(log, front.secrets), Log: log, Metrics: metrics, Secrets: front.secrets, Notify: notify}
 	// The store opens before the plugins load, so it closes after them.
-	if cfg.KVGranted() {
+	// The shared store serves kv whether or not a plugin is granted it at
+	// start, so that a reload may grant it.
+	switch {
+	case shared != nil:
+		popts.KV = shared.KV()
+	case cfg.KVGranted():
 		dir, err := cfg.DataDirPath()
 		if err != nil {
 			return h, err
 		}
-		popts.KV, err = capability.OpenKV(dir)
+		kv, err := capability.OpenKV(dir)
 		switch {
 		case errors.Is(err, capability.ErrKVLocked) && cfg.Builtin():
 			// With no configuration of its own, a moat that finds the store
@@ -180,7 +198,7 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 		case err != nil:
 			return h, err
 		default:
-			kv := popts.KV
+			popts.KV = kv
 			h.closers = append(h.closers, func() {
 				if err := kv.Close(); err != nil {
 					log.Error("closing the kv store", "data_dir", dir, "error", err)
@@ -292,7 +310,8 @@ func (h *Host) Serve(ctx context.Context) error {
 }
 
 // Close releases what New opened, last first: the plugins, the watcher,
-// the kv store, the admin listener, the front door, the engine.
+// the kv store, the admin listener, the front door, the shared store, the
+// engine.
 func (h *Host) Close() {
 	for i := len(h.closers) - 1; i >= 0; i-- {
 		h.closers[i]()
@@ -371,15 +390,23 @@ func loadForCLI(ctx context.Context, cfg *config.Config, engine *sandbox.Engine,
 	}
 	opts := plugin.Options{Host: plugin.NewHost(log, Secrets(cfg)), Log: log}
 	closeKV := func() {}
-	if withKV && cfg.Plugins[name].Grants.KV != nil {
+	switch {
+	case withKV && cfg.Plugins[name].Grants.KV != nil && cfg.Store.Redis != nil:
+		shared, err := store.OpenRedis(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.KV, closeKV = shared.KV(), func() { shared.Close() }
+	case withKV && cfg.Plugins[name].Grants.KV != nil:
 		dir, err := cfg.DataDirPath()
 		if err != nil {
 			return nil, nil, err
 		}
-		if opts.KV, err = capability.OpenKV(dir); err != nil {
+		kv, err := capability.OpenKV(dir)
+		if err != nil {
 			return nil, nil, err
 		}
-		closeKV = func() { opts.KV.Close() }
+		opts.KV, closeKV = kv, func() { kv.Close() }
 	}
 	spec := plugin.SpecFor(cfg, name, opts)
 	spec.Path = path

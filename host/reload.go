@@ -391,7 +391,7 @@ func (r *reloader) retire(ctx context.Context, p *plugin.Plugin) {
 // warnRestart names the settings a reload does not apply: those that are
 // bound to a listening socket or a process-wide resource (the listeners,
 // TLS, the HTTP server's timeouts and caps, the folders of the cache and
-// the store, the log). RestartKeys lists them for moat config check.
+// the store, the shared store's engine, the log). RestartKeys lists them for moat config check.
 func (r *reloader) warnRestart(cfg *config.Config) {
 	for _, key := range restartChanges(r.cfg, cfg) {
 		r.log.Warn("a setting changed that a reload does not apply; restart moat to apply it", "key", key)
@@ -401,7 +401,7 @@ func (r *reloader) warnRestart(cfg *config.Config) {
 // RestartKeys are the settings only a restart applies; every other one a
 // reload (SIGHUP) applies.
 var RestartKeys = []string{"listen", "admin_listen", "tls", "cache_dir", "data_dir", "log", "shutdown_timeout", "memory_limit",
-	"http (all but allowed_origins and max_body)"}
+	"store", "http (all but allowed_origins and max_body)"}
 
 func restartChanges(old, cfg *config.Config) []string {
 	edgeOnly := func(h config.HTTP) config.HTTP {
@@ -418,6 +418,7 @@ func restartChanges(old, cfg *config.Config) []string {
 		"memory_limit":     cfg.MemoryLimit != old.MemoryLimit,
 		"http":             !reflect.DeepEqual(edgeOnly(cfg.HTTP), edgeOnly(old.HTTP)),
 		"tls":              cfg.TLS != old.TLS,
+		"store":            !reflect.DeepEqual(cfg.Store, old.Store),
 	}
 	var out []string
 	for _, key := range slices.Sorted(maps.Keys(changed)) {

@@ -49,6 +49,7 @@ Usage:
   moat call [--config FILE]... [--plugins DIR] PLUGIN_OR_WASM TOOL [JSON_ARGS]
   moat inspect [--config FILE]... [--plugins DIR] [--json] PLUGIN_OR_WASM
   moat config check [--config FILE]... [--plugins DIR]
+  moat store copy [--config FILE]... [--from embedded] [--to redis] [--overwrite]
   moat key new --name NAME --roles ROLE[,ROLE...]
   moat new --lang go|rust|c|assemblyscript NAME [--dir DIR]
   moat version
@@ -78,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = inspect(args[1:], stdout, stderr)
 	case "config":
 		err = configCmd(args[1:], stdout, stderr)
+	case "store":
+		err = storeCmd(args[1:], stdout, stderr)
 	case "key":
 		err = key(args[1:], stdout, stderr)
 	case "new":
@@ -468,6 +471,52 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "# A reload (SIGHUP) applies every setting above but these, which need a restart:\n# %s\n", strings.Join(host.RestartKeys, ", "))
 	return err
+}
+
+// storeCmd copies the embedded kv store to the Redis store of the
+// configuration, the one direction moat copies today.
+func storeCmd(args []string, stdout, stderr io.Writer) error {
+	const synopsis = "store copy [--config FILE]... [--from embedded] [--to redis] [--overwrite]"
+	if len(args) == 0 || args[0] != "copy" {
+		fmt.Fprintln(stderr, "Usage: moat "+synopsis)
+		return errUsage
+	}
+	fs := newFlagSet("store copy", stderr, synopsis)
+	var c common
+	fs.Var(&c.configs, "config", "configuration `FILE` (YAML), as moat serve reads it: data_dir names the embedded store, store.redis the Redis one; repeat it to layer files")
+	from := fs.String("from", "embedded", "the store to copy from: `embedded` (kv.db in data_dir)")
+	to := fs.String("to", "redis", "the store to copy to: `redis` (store.redis.url)")
+	overwrite := fs.Bool("overwrite", false, "copy into namespaces Redis already holds entries of: keys both hold take the embedded value, the others stay")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if *from != "embedded" || *to != "redis" {
+		return fmt.Errorf("store copy --from %s --to %s: moat copies from embedded to redis only", *from, *to)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	log, _ := host.NewServeLogger(cfg, stderr)
+	copied, err := host.CopyStore(context.Background(), cfg, host.CopyOptions{Overwrite: *overwrite, Log: log})
+	if err != nil {
+		return err
+	}
+	if len(copied) == 0 {
+		fmt.Fprintln(stdout, "the embedded store holds no entries; nothing to copy")
+		return nil
+	}
+	keys := 0
+	for _, p := range copied {
+		keys += p.Keys
+		fmt.Fprintf(stdout, "%s: %d keys, %d bytes\n", p.Name, p.Keys, p.Bytes)
+	}
+	fmt.Fprintf(stdout, "copied %d keys of %d plugins to %s\n", keys, len(copied), cfg.StoreName())
+	return nil
 }
 
 func key(args []string, stdout, stderr io.Writer) error {

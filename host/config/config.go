@@ -64,6 +64,8 @@ type Config struct {
 	// RequestState signs the state of input-required rounds (MCP
 	// 2026-07-28), which the client carries between them.
 	RequestState RequestState `yaml:"request_state"`
+	// Store is where shared state lives: embedded (the default) or Redis.
+	Store Store `yaml:"store"`
 
 	// dir is the directory relative paths are resolved against.
 	dir string
@@ -222,8 +224,8 @@ func (c *Config) SetPluginsDir(dir string) {
 	c.pluginsDirSet = true
 }
 
-// KVGranted reports whether some plugin is granted kv, so data_dir is
-// needed.
+// KVGranted reports whether some plugin is granted kv, so the kv store
+// is needed (data_dir, without store.redis).
 func (c *Config) KVGranted() bool {
 	for name, p := range c.Plugins {
 		if p.Grants.KV != nil && !c.Absent(name) {

@@ -20,6 +20,7 @@ const Redacted = "[redacted]"
 func (c *Config) SecretValues() []string {
 	out := slices.Clone(c.secrets)
 	out = append(out, c.RequestState.Key)
+	out = append(out, c.redisPassword())
 	for _, p := range c.Plugins {
 		for _, v := range p.Grants.Config {
 			out = append(out, v)
@@ -42,6 +43,12 @@ func (c *Config) EffectiveYAML(defaults Limits) ([]byte, error) {
 	e := *c
 	e.Limits = c.Limits.Over(defaults)
 	e.Breaker = c.Breaker.over(DefaultBreaker)
+	if r := c.Store.Redis; r != nil {
+		// The URL may hold the password: written with it replaced.
+		redacted := *r
+		redacted.URL = RedactURL(r.URL)
+		e.Store.Redis = &redacted
+	}
 	e.Plugins = make(map[string]Plugin, len(c.Plugins))
 	for name, p := range c.Plugins {
 		if c.Absent(name) {

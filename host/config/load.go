@@ -275,6 +275,7 @@ func (c *Config) applyDefaults() {
 		c.MemoryLimit = DefaultMemoryLimit
 	}
 	c.HTTP = c.HTTP.WithDefaults()
+	c.Store.applyDefaults()
 	for _, p := range []*string{&c.TLS.Cert, &c.TLS.Key, &c.TLS.ClientCA} {
 		if *p != "" {
 			*p = c.resolve(*p)
@@ -383,6 +384,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("tls.client_ca: mutual TLS needs tls.cert and tls.key too")
 	}
 	if err := c.HTTP.validate(); err != nil {
+		return err
+	}
+	if err := c.Store.validate(); err != nil {
 		return err
 	}
 	for i, o := range c.HTTP.AllowedOrigins {

@@ -14,5 +14,10 @@
 // bucket or from none. Per-principal buckets live in a bounded LRU, so a
 // flood of new identities costs at most Options.MaxTracked buckets.
 //
+// With Options.Shared, TakeContext keeps the buckets outside the process
+// (moat keeps them on Redis), so that several processes share one set; if
+// they cannot be reached, Options.OnSharedError says whether to use the
+// process's own buckets meanwhile, admit, or refuse.
+//
 // A Policy is safe for concurrent use and holds no goroutines.
 package policy

@@ -78,6 +78,13 @@ type Options struct {
 	IdleTTL time.Duration
 	// Now is the clock; tests set it. Default time.Now.
 	Now func() time.Time
+	// Shared, when set, keeps the buckets that TakeContext takes from, so
+	// that several processes share them. The buckets of this process are
+	// then used only as OnSharedError says.
+	Shared Shared
+	// OnSharedError is what TakeContext does when Shared fails:
+	// SharedErrorLocal (the default), SharedErrorAllow or SharedErrorDeny.
+	OnSharedError string
 }
 
 // Policy answers what a subject may see and call and whether a request is
@@ -95,6 +102,9 @@ type Policy struct {
 
 	now     func() time.Time
 	idleTTL time.Duration
+
+	shared        Shared
+	onSharedError string
 
 	// mu guards both LRUs and the buckets in them: the tokens of those
 	// buckets are checked and then taken under it, which is what makes
@@ -120,10 +130,15 @@ func New(roles map[string]Role, limits Limits, opts Options) (*Policy, error) {
 	if opts.IdleTTL < 0 {
 		return nil, fmt.Errorf("policy options: IdleTTL is %v; set a positive duration, or 0 for the default %v", opts.IdleTTL, DefaultIdleTTL)
 	}
+	if err := checkSharedError(opts.OnSharedError); err != nil {
+		return nil, err
+	}
 	p := &Policy{
-		roles:   make(map[string]*role, len(roles)),
-		now:     opts.Now,
-		idleTTL: opts.IdleTTL,
+		roles:         make(map[string]*role, len(roles)),
+		now:           opts.Now,
+		idleTTL:       opts.IdleTTL,
+		shared:        opts.Shared,
+		onSharedError: opts.OnSharedError,
 	}
 	if p.now == nil {
 		p.now = time.Now

@@ -34,6 +34,33 @@ var (
 	usedKey       = []byte("used")
 )
 
+// Store is the key-value store behind the kv capability, each plugin in a
+// namespace of its own. Two engines serve it alike (the same caps, quotas
+// and errnos): KV, a bbolt file in data_dir, and RedisKV, shared by every
+// moat that names the same Redis. A failure the plugin should see carries
+// its errno as an *Error; any other error is the store failing (EIO).
+type Store interface {
+	// Get returns the value of key in plugin's namespace.
+	Get(ctx context.Context, plugin string, key []byte) ([]byte, error)
+	// Set stores value under key in plugin's namespace, within quota bytes
+	// (the sum of len(key)+len(value) over the plugin's entries), checked
+	// together with the write. It is durable, as far as the engine makes
+	// it, once it returns nil.
+	Set(ctx context.Context, plugin string, key, value []byte, quota uint64) error
+	// Delete removes key from plugin's namespace; a missing key is no
+	// error.
+	Delete(ctx context.Context, plugin string, key []byte) error
+	// List returns the JSON array of plugin's keys that start with prefix,
+	// sorted bytewise, at most MaxListing.
+	List(ctx context.Context, plugin string, prefix []byte) ([]byte, error)
+	// Used is the bytes plugin's entries take against its quota.
+	Used(ctx context.Context, plugin string) (uint64, error)
+	// Close releases the engine.
+	Close() error
+}
+
+var _ Store = (*KV)(nil)
+
 // KV is the key-value store of every plugin: one bbolt file, one bucket per
 // plugin, so no plugin reaches another's keys. It is safe for concurrent
 // use; bbolt serialises writers, so a Set's quota check and write are one
@@ -93,7 +120,7 @@ func (s *KV) write(ctx context.Context) (func(), error) {
 func (s *KV) Close() error { return s.db.Close() }
 
 // Get returns the value of key in plugin's namespace.
-func (s *KV) Get(plugin string, key []byte) ([]byte, error) {
+func (s *KV) Get(_ context.Context, plugin string, key []byte) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -122,8 +149,8 @@ func (s *KV) Set(ctx context.Context, plugin string, key, value []byte, quota ui
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if len(value) > MaxValue {
-		return &Error{abi.ETOOBIG, fmt.Sprintf("the value is %d bytes; a value holds at most %d", len(value), MaxValue)}
+	if err := checkValue(value); err != nil {
+		return err
 	}
 	release, err := s.write(ctx)
 	if err != nil {
@@ -145,7 +172,7 @@ func (s *KV) Set(ctx context.Context, plugin string, key, value []byte, quota ui
 		}
 		used += uint64(len(key) + len(value))
 		if used > quota {
-			return &Error{abi.ETOOBIG, fmt.Sprintf("storing %d bytes would bring the plugin to %d bytes, past its quota of %d", len(key)+len(value), used, quota)}
+			return quotaError(len(key)+len(value), used, quota)
 		}
 		if err := b.Put(key, value); err != nil {
 			return err
@@ -183,9 +210,9 @@ func (s *KV) Delete(ctx context.Context, plugin string, key []byte) error {
 
 // List returns the JSON array of plugin's keys that start with prefix,
 // sorted, at most MaxListing.
-func (s *KV) List(plugin string, prefix []byte) ([]byte, error) {
-	if len(prefix) > MaxKey {
-		return nil, &Error{abi.ETOOBIG, fmt.Sprintf("the prefix is %d bytes; a key holds at most %d", len(prefix), MaxKey)}
+func (s *KV) List(_ context.Context, plugin string, prefix []byte) ([]byte, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
 	}
 	keys := []string{}
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -206,7 +233,7 @@ func (s *KV) List(plugin string, prefix []byte) ([]byte, error) {
 }
 
 // Used is the bytes plugin's entries take against its quota.
-func (s *KV) Used(plugin string) (used uint64, err error) {
+func (s *KV) Used(_ context.Context, plugin string) (used uint64, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if pb := tx.Bucket([]byte(plugin)); pb != nil {
 			used = usedOf(pb)
@@ -239,4 +266,38 @@ func checkKey(key []byte) error {
 		return &Error{abi.ETOOBIG, fmt.Sprintf("the key is %d bytes; a key holds at most %d", len(key), MaxKey)}
 	}
 	return nil
+}
+
+func checkValue(value []byte) error {
+	if len(value) > MaxValue {
+		return &Error{abi.ETOOBIG, fmt.Sprintf("the value is %d bytes; a value holds at most %d", len(value), MaxValue)}
+	}
+	return nil
+}
+
+func checkPrefix(prefix []byte) error {
+	if len(prefix) > MaxKey {
+		return &Error{abi.ETOOBIG, fmt.Sprintf("the prefix is %d bytes; a key holds at most %d", len(prefix), MaxKey)}
+	}
+	return nil
+}
+
+func quotaError(size int, used, quota uint64) error {
+	return &Error{abi.ETOOBIG, fmt.Sprintf("storing %d bytes would bring the plugin to %d bytes, past its quota of %d", size, used, quota)}
+}
+
+// Each calls fn with every entry of every plugin, plugin by plugin and in
+// key order, within one read of the file: what moat store copy moves to
+// another engine. key and value are valid only during the call. An error
+// from fn ends the walk and is returned.
+func (s *KV) Each(fn func(plugin string, key, value []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, pb *bolt.Bucket) error {
+			b := pb.Bucket(entriesBucket)
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(func(k, v []byte) error { return fn(string(name), k, v) })
+		})
+	})
 }

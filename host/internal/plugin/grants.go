@@ -61,7 +61,7 @@ type grantHost struct {
 	grants config.Grants
 	// askedConfig are the config names the plugin's description asks for.
 	askedConfig []string
-	kv          *capability.KV
+	kv          capability.Store
 	http        *capability.HTTP // nil without grants.http
 	// served is the plugin once it is loaded, for the URIs it serves;
 	// notify tells the server a URI of its changed.
@@ -73,7 +73,7 @@ type grantHost struct {
 // are granted before the description's resources are bound to it.
 type servedRef struct{ p atomic.Pointer[Plugin] }
 
-func withGrants(base sandbox.Host, plugin string, grants config.Grants, askedConfig []string, kv *capability.KV) grantHost {
+func withGrants(base sandbox.Host, plugin string, grants config.Grants, askedConfig []string, kv capability.Store) grantHost {
 	if base == nil {
 		base = logHost{log: hclog.NewNullLogger()}
 	}
@@ -169,13 +169,13 @@ func (h grantHost) kvCall(ctx context.Context, plugin, name string, args [][]byt
 	)
 	switch name {
 	case abi.ImportKVGet:
-		resp, err = h.kv.Get(plugin, args[0])
+		resp, err = h.kv.Get(ctx, plugin, args[0])
 	case abi.ImportKVSet:
 		err = h.kv.Set(ctx, plugin, args[0], args[1], h.grants.KVQuota())
 	case abi.ImportKVDelete:
 		err = h.kv.Delete(ctx, plugin, args[0])
 	case abi.ImportKVList:
-		resp, err = h.kv.List(plugin, args[0])
+		resp, err = h.kv.List(ctx, plugin, args[0])
 	}
 	var ce *capability.Error
 	switch {

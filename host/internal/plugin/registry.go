@@ -85,7 +85,7 @@ type Spec struct {
 	Log     hclog.Logger
 	Metrics *observe.Metrics
 	// KV is the store behind the kv capability, or nil.
-	KV *capability.KV
+	KV capability.Store
 	// Notify, if set, receives each URI of the plugin's that it announces
 	// as changed, to tell the sessions subscribed to it. Without it the
 	// announcement is accepted and goes nowhere.
@@ -103,7 +103,7 @@ type Options struct {
 	Metrics *observe.Metrics
 	// KV is the store behind the kv capability; nil when no plugin was
 	// granted kv at start.
-	KV *capability.KV
+	KV capability.Store
 	// Secrets are what must never leave the host (see Spec.Secrets).
 	Secrets *observe.Secrets
 	// Notify, if set, receives the URIs plugins announce as changed with

@@ -33,7 +33,23 @@ type Admin struct {
 	failed   atomic.Int64 // plugins that did not load
 	ready    atomic.Bool
 	draining atomic.Bool
+	// store reports the shared store; nil reports the embedded one.
+	store atomic.Pointer[func(context.Context) StoreHealth]
 }
+
+// StoreHealth is the store in /health: engine embedded or redis, status
+// ok or degraded (with the error).
+type StoreHealth struct {
+	Engine string `json:"engine"`
+	Name   string `json:"name,omitempty"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// SetStore makes /health report the shared store by asking fn. A degraded
+// store makes the report degraded, never unhealthy: moat serves what does
+// not need the store, so /readyz stays ready.
+func (a *Admin) SetStore(fn func(context.Context) StoreHealth) { a.store.Store(&fn) }
 
 // NewAdmin returns the admin endpoints over metrics.
 func NewAdmin(metrics *observe.Metrics, version string, log hclog.Logger) *Admin {
@@ -126,13 +142,14 @@ type HealthReport struct {
 	UptimeSeconds float64        `json:"uptime_seconds"`
 	Plugins       []PluginHealth `json:"plugins"`
 	FailedToLoad  int64          `json:"failed_to_load"`
+	Store         StoreHealth    `json:"store"`
 	CheckMS       float64        `json:"check_ms"`
 }
 
 // health reports healthy when every plugin serves, degraded when some are
-// quarantined or failed to load, and unhealthy when none serves or the host
-// is starting or draining (503).
-func (a *Admin) health(w http.ResponseWriter, _ *http.Request) {
+// quarantined or failed to load or the shared store does not answer, and
+// unhealthy when none serves or the host is starting or draining (503).
+func (a *Admin) health(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rep := HealthReport{
 		Ready:         a.ready.Load() && !a.draining.Load(),
@@ -164,10 +181,14 @@ func (a *Admin) health(w http.ResponseWriter, _ *http.Request) {
 			rep.Plugins = append(rep.Plugins, ph)
 		}
 	}
+	rep.Store = StoreHealth{Engine: "embedded", Status: "ok"}
+	if fn := a.store.Load(); fn != nil {
+		rep.Store = (*fn)(r.Context())
+	}
 	switch {
 	case !rep.Ready || (len(rep.Plugins) > 0 && serving == 0):
 		rep.Status = "unhealthy"
-	case serving < len(rep.Plugins) || rep.FailedToLoad > 0:
+	case serving < len(rep.Plugins) || rep.FailedToLoad > 0 || rep.Store.Status != "ok":
 		rep.Status = "degraded"
 	default:
 		rep.Status = "healthy"

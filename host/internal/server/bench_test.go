@@ -14,8 +14,10 @@ import (
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/server"
+	"github.com/moat-mcp/moat/host/internal/store"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
+	"github.com/moat-mcp/moat/internal/redistest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/time/rate"
 )
@@ -35,14 +37,15 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // on loopback, from the go-sdk client, with the front door off (anonymous,
 // no policy, no audit) and on (API key, roles, four rate-limit scopes,
 // audit, secret scrubbing): the difference is what the chain costs a call.
+// on-redis keeps the four buckets on a redis-server the benchmark starts.
 func BenchmarkToolCallHTTP(b *testing.B) {
 	reg := echoRegistry(b)
 
-	for _, chain := range []string{"off", "on"} {
+	for _, chain := range []string{"off", "on", "on-redis"} {
 		b.Run("front-door-"+chain, func(b *testing.B) {
 			opts := server.Options{HTTP: config.HTTP{MaxBody: config.DefaultMaxBody}, Fallback: auth.Anonymous(nil)}
 			client := http.DefaultClient
-			if chain == "on" {
+			if chain != "off" {
 				sum := sha256.Sum256([]byte(benchKey))
 				a, err := auth.New(context.Background(), auth.Config{APIKeys: []auth.APIKey{{Name: "bench", SHA256: hex.EncodeToString(sum[:]), Roles: []string{"ops"}}}})
 				if err != nil {
@@ -50,8 +53,12 @@ func BenchmarkToolCallHTTP(b *testing.B) {
 				}
 				defer a.Close()
 				high := &policy.Limit{Rate: rate.Limit(1e9), Burst: 1 << 30}
+				var popts policy.Options
+				if chain == "on-redis" {
+					popts.Shared = redisBuckets(b)
+				}
 				p, err := policy.New(map[string]policy.Role{"ops": {Tools: policy.Rules{Allow: []string{"echo_*"}, Deny: []string{"admin_*"}}}},
-					policy.Limits{Global: high, PerPrincipal: high, PerTool: high, PerPrincipalTool: high}, policy.Options{})
+					policy.Limits{Global: high, PerPrincipal: high, PerTool: high, PerPrincipalTool: high}, popts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -82,4 +89,19 @@ func BenchmarkToolCallHTTP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// redisBuckets are rate buckets on a redis-server started for b.
+func redisBuckets(b *testing.B) policy.Shared {
+	srv := redistest.Start(b)
+	cfg, err := config.Parse([]byte("store: {redis: {url: "+srv.URL()+"}}"), "bench", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := store.OpenRedis(context.Background(), cfg, hclog.NewNullLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	return r.Buckets()
 }

@@ -88,7 +88,7 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
 			}
 			if s.transport == "stdio" {
-				if d := f.Policy.Take(sub, name, true); !d.OK {
+				if d := f.Policy.TakeContext(ctx, sub, name, true); !d.OK {
 					s.opts.Metrics.Limited(d.Scope)
 					s.audit(ctx, p, "tools/call", name, "", "rate_limited", d.Scope, 0, r.Params.Arguments)
 					return nil, rateLimitedError(d)
@@ -96,7 +96,7 @@ func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 		default:
 			if s.transport == "stdio" {
-				if d := f.Policy.Take(sub, "", runsPlugin[method]); !d.OK {
+				if d := f.Policy.TakeContext(ctx, sub, "", runsPlugin[method]); !d.OK {
 					s.opts.Metrics.Limited(d.Scope)
 					return nil, rateLimitedError(d)
 				}
@@ -159,7 +159,7 @@ func (s *Server) rateLimitHTTP(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // the MCP layer refuses it as an unknown tool; it spends no tokens
 			return
 		}
-		d := f.Policy.Take(sub, msg.Name, runsPlugin[msg.Method])
+		d := f.Policy.TakeContext(r.Context(), sub, msg.Name, runsPlugin[msg.Method])
 		if !d.OK {
 			s.opts.Metrics.Limited(d.Scope)
 			if msg.Method == "tools/call" {
