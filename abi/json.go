@@ -30,7 +30,27 @@ type Tool struct {
 	InputSchema  json.RawMessage  `json:"inputSchema"`
 	OutputSchema json.RawMessage  `json:"outputSchema,omitempty"`
 	Annotations  *ToolAnnotations `json:"annotations,omitempty"`
+	// Execution says how the tool may run: as a task (MCP's tasks
+	// extension) or not.
+	Execution *ToolExecution `json:"execution,omitempty"`
 }
+
+// ToolExecution is how a tool may run. TaskSupport is one of the
+// TaskSupport* values; empty means forbidden.
+type ToolExecution struct {
+	TaskSupport string `json:"taskSupport,omitempty"`
+}
+
+// Task support of a tool (MCP's io.modelcontextprotocol/tasks extension).
+// A tool that supports tasks may run in the background: a client that
+// negotiated the extension gets a task to poll when the call outlasts a
+// moment, and the result once it is done. A required one runs only as a
+// task.
+const (
+	TaskSupportForbidden = "forbidden"
+	TaskSupportOptional  = "optional"
+	TaskSupportRequired  = "required"
+)
 
 // ToolAnnotations are MCP's hints about a tool's behaviour. Pointers keep an
 // unset hint apart from false, as MCP gives some hints a default of true.

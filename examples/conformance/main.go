@@ -48,6 +48,7 @@ func init() {
 	addResources()
 	addPrompts()
 	addInputRequiredTools()
+	addTaskTools()
 }
 
 // addContentTools registers the tools that return each kind of content

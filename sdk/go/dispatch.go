@@ -2,6 +2,7 @@ package moat
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -70,7 +71,10 @@ func Handle(request []byte) []byte {
 			return protocolError(abi.CodeInvalidParams, "malformed inputResponses: "+err.Error())
 		}
 	}
-	res := invoke(tools[i].run, call)
+	res, perr := invoke(tools[i].run, call)
+	if perr != nil {
+		return protocolError(perr.Code, perr.Message)
+	}
 	if res.ResultType == abi.ResultTypeInputRequired {
 		return encode(inputRequired{ResultType: res.ResultType, InputRequests: res.InputRequests, RequestState: res.RequestState})
 	}
@@ -93,21 +97,24 @@ type inputRequired struct {
 }
 
 // invoke runs a handler and turns its error or panic into an isError result.
-func invoke(h handler, c *Call) (res *abi.CallToolResult) {
+func invoke(h handler, c *Call) (res *abi.CallToolResult, perr *ProtocolError) {
 	defer func() {
 		if v := recover(); v != nil {
 			os.Stderr.Write(debug.Stack())
-			res = ErrorResult("tool %q panicked: %v", c.Tool, v)
+			res, perr = ErrorResult("tool %q panicked: %v", c.Tool, v), nil
 		}
 	}()
 	res, err := h(c)
+	if errors.As(err, &perr) {
+		return nil, perr
+	}
 	if err != nil {
-		return ErrorResult("%s", err.Error())
+		return ErrorResult("%s", err.Error()), nil
 	}
 	if res == nil {
 		res = &abi.CallToolResult{}
 	}
-	return res
+	return res, nil
 }
 
 // protocolError writes a JSON-RPC error as the other SDKs do, with '<',

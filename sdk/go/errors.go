@@ -1,6 +1,10 @@
 package moat
 
-import "github.com/moat-mcp/moat/abi"
+import (
+	"fmt"
+
+	"github.com/moat-mcp/moat/abi"
+)
 
 // Error is the failure of a host function: the ABI's error code and the
 // message the host staged with it. Compare with errors.Is against the
@@ -37,3 +41,16 @@ var (
 	ErrUnsupported = &Error{abi.EUNSUPPORTED, "not supported by the client"}
 	ErrRateLimit   = &Error{abi.ERATELIMIT, "rate limited"}
 )
+
+// ProtocolError is an error a tool handler returns to answer with a
+// JSON-RPC error instead of a result: a request the tool cannot take as
+// MCP defines it (abi.CodeInvalidParams, say), not a failure of its work,
+// which an ordinary error reports as an isError result.
+type ProtocolError struct {
+	Code    int
+	Message string
+}
+
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("protocol error %d: %s", e.Code, e.Message)
+}

@@ -27,6 +27,9 @@ type ToolDef struct {
 	InputSchema  json.RawMessage
 	OutputSchema json.RawMessage
 	Annotations  *abi.ToolAnnotations
+	// TaskSupport lets the tool run as a task (abi.TaskSupportOptional or
+	// abi.TaskSupportRequired); empty, it never does.
+	TaskSupport string
 }
 
 // Call is one tools/call request as a handler sees it.
@@ -225,9 +228,17 @@ func register(def ToolDef, h handler) {
 			InputSchema:  in,
 			OutputSchema: def.OutputSchema,
 			Annotations:  def.Annotations,
+			Execution:    execution(def.TaskSupport),
 		},
 		run: h,
 	})
+}
+
+func execution(taskSupport string) *abi.ToolExecution {
+	if taskSupport == "" {
+		return nil
+	}
+	return &abi.ToolExecution{TaskSupport: taskSupport}
 }
 
 // validName applies MCP's rule for tool names: 1 to 128 characters among

@@ -67,6 +67,13 @@ func parseDescription(plugin, prefix string, raw []byte) (*abi.Description, []*T
 			return nil, nil, fmt.Errorf("%s: its title or description is longer than %d bytes", where, maxText)
 		}
 		seen[def.Name] = true
+		if e := def.Execution; e != nil {
+			switch e.TaskSupport {
+			case "", abi.TaskSupportForbidden, abi.TaskSupportOptional, abi.TaskSupportRequired:
+			default:
+				return nil, nil, fmt.Errorf("%s: execution.taskSupport is %s; use %q, %q or %q", where, quoteClipped(e.TaskSupport), abi.TaskSupportForbidden, abi.TaskSupportOptional, abi.TaskSupportRequired)
+			}
+		}
 		if len(def.InputSchema) == 0 {
 			return nil, nil, fmt.Errorf(`%s has no inputSchema; declare one, {"type": "object"} for a tool without arguments`, where)
 		}

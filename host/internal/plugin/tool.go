@@ -80,6 +80,15 @@ func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[st
 	return t.CallRound(ctx, args, meta, nil)
 }
 
+// TaskSupport is how the tool may run as a task: abi.TaskSupportOptional,
+// abi.TaskSupportRequired, or "" when it may not.
+func (t *Tool) TaskSupport() string {
+	if e := t.Def.Execution; e != nil && (e.TaskSupport == abi.TaskSupportOptional || e.TaskSupport == abi.TaskSupportRequired) {
+		return e.TaskSupport
+	}
+	return ""
+}
+
 // CallRound is CallResult for a call that comes back with the client's
 // answers to an input-required result (round may be nil). The result may
 // be input-required in turn: InputRequests set, checked, and RequestState

@@ -68,6 +68,8 @@ type Server struct {
 
 	frontState
 	inner http.Handler // the chain after the front door, shared by every Front
+
+	tasks taskTable // the tasks of the tasks extension, in memory
 }
 
 // New registers every tool of reg with a new MCP server.
@@ -78,7 +80,19 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 		streams:  newTally("event streams", "http.max_streams", opts.HTTP.MaxStreams, opts.HTTP.MaxStreamsPerPrincipal),
 	}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
-		Instructions:       "Tools, resources and prompts served by moat from sandboxed WebAssembly plugins.",
+		Instructions: "Tools, resources and prompts served by moat from sandboxed WebAssembly plugins.",
+		// What moat serves whatever its plugins: a reload may add tools,
+		// resources and prompts where there were none, and the lists are
+		// answered (empty) either way.
+		Capabilities: &mcp.ServerCapabilities{
+			//lint:ignore SA1019 ABI v1 sends plugin logs to the clients of 2025-11-25, which ask for them
+			Logging:     &mcp.LoggingCapabilities{},
+			Tools:       &mcp.ToolCapabilities{ListChanged: true},
+			Prompts:     &mcp.PromptCapabilities{ListChanged: true},
+			Resources:   &mcp.ResourceCapabilities{ListChanged: true, Subscribe: true},
+			Completions: &mcp.CompletionCapabilities{},
+			Extensions:  map[string]any{TasksExtension: map[string]any{}},
+		},
 		CompletionHandler:  s.complete,
 		SubscribeHandler:   s.subscribe,
 		UnsubscribeHandler: s.unsubscribe,

@@ -50,6 +50,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if statelessVersion(r.Header.Get("Mcp-Protocol-Version")) {
+			if v := viewFrom(r.Context()); r.Method == http.MethodPost && v != nil && v.Request && s.serveTasks(w, r, v) {
+				return
+			}
 			if v := viewFrom(r.Context()); r.Method == http.MethodPost && v != nil && !v.Progress && v.Method != "subscriptions/listen" {
 				statelessJSON.ServeHTTP(w, r)
 				return

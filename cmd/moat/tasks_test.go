@@ -1,0 +1,172 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/moat-mcp/moat/internal/testplugin"
+)
+
+// taskClient speaks the 2026-07-28 wire by hand, as the go-sdk client has
+// no tasks: one POST per request, with the routing headers and the
+// per-request _meta.
+type taskClient struct {
+	t     *testing.T
+	url   string
+	key   string
+	tasks bool // declare the tasks extension
+	id    atomic.Int64
+}
+
+type rpcAnswer struct {
+	Status int
+	Result map[string]json.RawMessage
+	Error  *struct {
+		Code    int64  `json:"code"`
+		Message string `json:"message"`
+	}
+}
+
+func (c *taskClient) do(method, name string, params map[string]any) rpcAnswer {
+	c.t.Helper()
+	caps := map[string]any{"elicitation": map[string]any{}}
+	if c.tasks {
+		caps["extensions"] = map[string]any{"io.modelcontextprotocol/tasks": map[string]any{}}
+	}
+	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": caps}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": c.id.Add(1), "method": method, "params": params})
+	req, _ := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", method)
+	req.Header.Set("Mcp-Name", name)
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Result map[string]json.RawMessage `json:"result"`
+		Error  *struct {
+			Code    int64  `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	raw := new(bytes.Buffer)
+	raw.ReadFrom(resp.Body)
+	b := raw.Bytes()
+	if i := bytes.Index(b, []byte("data: ")); i >= 0 { // an event stream of one message
+		b = bytes.TrimSpace(bytes.SplitN(b[i+6:], []byte("\n"), 2)[0])
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		c.t.Fatalf("%s: HTTP %d, body %q: %v", method, resp.StatusCode, raw, err)
+	}
+	return rpcAnswer{Status: resp.StatusCode, Result: out.Result, Error: out.Error}
+}
+
+func (a rpcAnswer) str(key string) string {
+	var s string
+	_ = json.Unmarshal(a.Result[key], &s)
+	return s
+}
+
+// poll asks tasks/get until the task's status is one of want, within a
+// generous bound.
+func (c *taskClient) poll(id string, want ...string) rpcAnswer {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		a := c.do("tasks/get", id, map[string]any{"taskId": id})
+		if a.Error != nil {
+			c.t.Fatalf("tasks/get %s: %+v", id, a.Error)
+		}
+		for _, w := range want {
+			if a.str("status") == w {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("task %s is %q after a minute; want %v", id, a.str("status"), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A call to a tool that may run as a task, from a client that negotiated
+// the extension, becomes a task when it outlasts a moment: polled to
+// completion, cancelled, waiting for input and resumed through
+// tasks/update. Another principal's task answers as an unknown one, and a
+// client without the extension is told what it lacks.
+func TestTasksOverHTTP(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	testplugin.WriteTo(t, testplugin.GoPlugin(t, "examples/conformance"), dir, "conformance")
+	writeFile(t, filepath.Join(dir, "moat.yaml"), fmt.Sprintf(`
+plugins_dir: .
+auth:
+  api_keys:
+    - {name: ada, sha256: %s, roles: [all]}
+    - {name: bob, sha256: %s, roles: [all]}
+roles:
+  all: {allow: ["*"]}
+plugins:
+  conformance:
+    prefix: ""
+    grants: {elicitation: true, sampling: true}
+`, digest("ada-key-0123456789"), digest("bob-key-0123456789")))
+	srv := startHTTP(t, "--config", filepath.Join(dir, "moat.yaml"))
+	ada := &taskClient{t: t, url: srv.url, key: "ada-key-0123456789", tasks: true}
+	bob := &taskClient{t: t, url: srv.url, key: "bob-key-0123456789", tasks: true}
+
+	created := ada.do("tools/call", "slow_compute", map[string]any{"name": "slow_compute", "arguments": map[string]any{"seconds": 1.5, "label": "x"}})
+	id := created.str("taskId")
+	if created.Error != nil || created.str("resultType") != "task" || id == "" || created.str("status") != "working" {
+		t.Fatalf("a 1.5s call: %+v; want a task, working", created)
+	}
+	if a := bob.do("tasks/get", id, map[string]any{"taskId": id}); a.Error == nil || a.Error.Code != -32602 {
+		t.Fatalf("another principal's tasks/get: %+v; want -32602, as for an unknown task", a)
+	}
+	done := ada.poll(id, "completed")
+	var result struct {
+		Content []struct{ Text string } `json:"content"`
+	}
+	if json.Unmarshal(done.Result["result"], &result) != nil || len(result.Content) == 0 || result.Content[0].Text != "computed x after 1.5s" {
+		t.Fatalf("the completed task's result: %s", done.Result["result"])
+	}
+
+	long := ada.do("tools/call", "slow_compute", map[string]any{"name": "slow_compute", "arguments": map[string]any{"seconds": 60, "label": "y"}})
+	longID := long.str("taskId")
+	if ack := ada.do("tasks/cancel", longID, map[string]any{"taskId": longID}); ack.Error != nil || ack.str("resultType") != "complete" {
+		t.Fatalf("tasks/cancel: %+v", ack)
+	}
+	ada.poll(longID, "cancelled")
+
+	asks := ada.do("tools/call", "confirm_delete", map[string]any{"name": "confirm_delete", "arguments": map[string]any{}})
+	askID := asks.str("taskId")
+	waiting := ada.poll(askID, "input_required")
+	if !strings.Contains(string(waiting.Result["inputRequests"]), `"confirm"`) {
+		t.Fatalf("the waiting task's input requests: %s", waiting.Result["inputRequests"])
+	}
+	ada.do("tasks/update", askID, map[string]any{"taskId": askID, "inputResponses": map[string]any{"confirm": map[string]any{"action": "accept", "content": map[string]any{"confirm": true}}}})
+	resumed := ada.poll(askID, "completed", "failed")
+	if !strings.Contains(string(resumed.Result["result"]), "deleted (confirm=true)") {
+		t.Fatalf("the resumed task ended %s: %s", resumed.str("status"), resumed.Result["result"])
+	}
+
+	plain := &taskClient{t: t, url: srv.url, key: "ada-key-0123456789"}
+	if a := plain.do("tasks/get", id, map[string]any{"taskId": id}); a.Status != http.StatusBadRequest || a.Error == nil || a.Error.Code != -32021 {
+		t.Fatalf("tasks/get without the extension: %+v; want HTTP 400 and -32021", a)
+	}
+	if a := plain.do("tools/call", "slow_compute", map[string]any{"name": "slow_compute", "arguments": map[string]any{"seconds": 0.5, "label": "z"}}); a.Error != nil || a.str("resultType") == "task" {
+		t.Fatalf("a call without the extension: %+v; want the result itself", a)
+	}
+}
