@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,5 +159,42 @@ func TestInputRequiredKeyKeptInDataDir(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o600 || fi.Size() < 32 {
 		t.Errorf("the kept key is %v, %d bytes; want 0600 and 32 bytes or more", fi.Mode().Perm(), fi.Size())
+	}
+}
+
+// A W3C traceparent in a request's _meta is written to the call's audit
+// line, to join it to a trace; text that is not one is not.
+func TestAuditCarriesTraceparent(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(filepath.Dir(moatBin), "caps.wasm"), filepath.Join(dir, "caps.wasm"))
+	audit := filepath.Join(dir, "audit.log")
+	writeFile(t, filepath.Join(dir, "moat.yaml"), "plugins_dir: .\naudit: {path: "+audit+"}\n")
+	srv := startHTTP(t, "--config", filepath.Join(dir, "moat.yaml"))
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, meta := range []map[string]any{{"traceparent": tp}, {"traceparent": "\nforged line"}} {
+		c := &taskClient{t: t, url: srv.url, meta: meta}
+		if a := c.do("tools/call", "caps_say", map[string]any{"name": "caps_say", "arguments": map[string]any{"text": "hi"}}); a.Error != nil {
+			t.Fatalf("call: %+v", a.Error)
+		}
+	}
+	var lines []map[string]any
+	deadline := time.Now().Add(30 * time.Second)
+	for len(lines) < 2 && time.Now().Before(deadline) {
+		lines = lines[:0]
+		b, _ := os.ReadFile(audit)
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["method"] == "tools/call" {
+				lines = append(lines, m)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d audit lines for two calls", len(lines))
+	}
+	if lines[0]["traceparent"] != tp || lines[1]["traceparent"] != nil {
+		t.Fatalf("traceparent in the audit lines: %v and %v; want the valid one only", lines[0]["traceparent"], lines[1]["traceparent"])
 	}
 }

@@ -22,6 +22,7 @@ type taskClient struct {
 	url   string
 	key   string
 	tasks bool // declare the tasks extension
+	meta  map[string]any
 	id    atomic.Int64
 }
 
@@ -40,7 +41,11 @@ func (c *taskClient) do(method, name string, params map[string]any) rpcAnswer {
 	if c.tasks {
 		caps["extensions"] = map[string]any{"io.modelcontextprotocol/tasks": map[string]any{}}
 	}
-	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": caps}
+	meta := map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": caps}
+	for k, v := range c.meta {
+		meta[k] = v
+	}
+	params["_meta"] = meta
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": c.id.Add(1), "method": method, "params": params})
 	req, _ := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -42,6 +42,9 @@ type Record struct {
 	ArgsSHA256 string          `json:"args_sha256,omitempty"` // hex SHA-256 of the arguments as received
 	Arguments  json.RawMessage `json:"arguments,omitempty"`   // only with AuditOptions.IncludeArguments
 	Remote     string          `json:"remote,omitempty"`      // the client's address, over HTTP
+	// TraceParent is the W3C trace context the client sent in the
+	// request's _meta, for joining the line to a trace.
+	TraceParent string `json:"traceparent,omitempty"`
 	// Count is how many refusals of one kind this line stands for, when
 	// more than one arrived within AuditOptions.RefusalWindow. Such a line
 	// keeps the time and arguments of the first; Remote is then the

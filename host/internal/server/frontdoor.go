@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"reflect"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -64,6 +66,11 @@ var runsPlugin = map[string]bool{
 // unknown tool is, and, over stdio, the rate limits.
 func (s *Server) frontDoor(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+		if params := req.GetParams(); params != nil && !reflect.ValueOf(params).IsNil() {
+			if tp, ok := params.GetMeta()["traceparent"].(string); ok && traceParent.MatchString(tp) {
+				ctx = context.WithValue(ctx, traceKey{}, tp)
+			}
+		}
 		if s.opts.Metrics != nil {
 			start := time.Now()
 			defer func() {
@@ -184,11 +191,20 @@ func (s *Server) audit(ctx context.Context, p *auth.Principal, method, tool, plu
 	if p != nil {
 		id = p.ID
 	}
+	tp, _ := ctx.Value(traceKey{}).(string)
 	a.Record(observe.Record{
 		Time: time.Now(), Principal: id, Transport: s.transport, Method: method, Tool: tool, Plugin: plugin,
-		Outcome: outcome, Reason: reason, DurationMS: float64(d.Microseconds()) / 1000,
+		Outcome: outcome, Reason: reason, DurationMS: float64(d.Microseconds()) / 1000, TraceParent: tp,
 	}, args)
 }
+
+// traceKey holds a request's W3C traceparent in its context.
+type traceKey struct{}
+
+// traceParent is the form of a W3C traceparent (version 00 and later
+// versions' first four fields); anything else is not written to the audit
+// log, where a client could otherwise put any text.
+var traceParent = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
 
 // auditHTTP records a refusal at the HTTP layer, with the client's address.
 func (s *Server) auditHTTP(r *http.Request, p *auth.Principal, tool, outcome, reason string, args json.RawMessage) {
