@@ -206,3 +206,19 @@ func addInputRequiredTools() {
 			}, ""), nil
 		})
 }
+
+// addHeaderTool registers the tool whose region argument clients mirror
+// into the Mcp-Param-Region header (SEP-2243): the go-sdk checks the
+// header against the body before moat's handler runs.
+func addHeaderTool() {
+	moat.AddRawTool(moat.ToolDef{
+		Name:        "test_x_mcp_header",
+		Description: "Answers with its region, which clients also send in the Mcp-Param-Region header.",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{
+			"region":{"type":"string","description":"mirrored into Mcp-Param-Region","x-mcp-header":"Region"},
+			"level":{"type":"integer","description":"not mirrored"}}}`),
+	}, func(c *moat.Call) (*abi.CallToolResult, error) {
+		region, _ := c.StringArg("region")
+		return moat.Text("region=" + region), nil
+	})
+}

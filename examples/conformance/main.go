@@ -49,6 +49,7 @@ func init() {
 	addPrompts()
 	addInputRequiredTools()
 	addTaskTools()
+	addHeaderTool()
 }
 
 // addContentTools registers the tools that return each kind of content
