@@ -70,7 +70,7 @@ func wasip1(cmd *exec.Cmd) *exec.Cmd {
 	return cmd
 }
 
-func needBuild(t *testing.T) {
+func needBuild(t testing.TB) {
 	t.Helper()
 	if buildErr != nil {
 		t.Fatalf("building moat and its plugins: %v", buildErr)
@@ -127,7 +127,7 @@ var urlLine = regexp.MustCompile(`url=(https?://\S+/mcp)`)
 
 // startHTTP runs moat serve --listen 127.0.0.1:0 with args, and waits until
 // it says where it listens.
-func startHTTP(t *testing.T, args ...string) *server {
+func startHTTP(t testing.TB, args ...string) *server {
 	t.Helper()
 	needBuild(t)
 	cmd := exec.Command(moatBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
@@ -170,11 +170,11 @@ var cacheOnce = sync.OnceValue(func() string {
 	return dir
 })
 
-func cacheHome(t *testing.T) string { return cacheOnce() }
+func cacheHome(t testing.TB) string { return cacheOnce() }
 
 // moatEnv is the environment of a moat the tests start: the shared cache,
 // and the admin listener on a free port, so that moats run side by side.
-func moatEnv(t *testing.T, extra ...string) []string {
+func moatEnv(t testing.TB, extra ...string) []string {
 	return append(append(os.Environ(), "XDG_CACHE_HOME="+cacheHome(t), "MOAT_ADMIN_LISTEN=127.0.0.1:0"), extra...)
 }
 

@@ -18,7 +18,7 @@ import (
 // no tasks: one POST per request, with the routing headers and the
 // per-request _meta.
 type taskClient struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	key   string
 	tasks bool // declare the tasks extension
@@ -176,4 +176,46 @@ plugins:
 	if a := plain.do("tools/call", "slow_compute", map[string]any{"name": "slow_compute", "arguments": map[string]any{"seconds": 0.5, "label": "z"}}); a.Error != nil || a.str("resultType") == "task" {
 		t.Fatalf("a call without the extension: %+v; want the result itself", a)
 	}
+}
+
+// BenchmarkTaskOverhead measures what the tasks extension costs beside a
+// plain call, over HTTP on loopback with the built binary and the
+// conformance plugin: a sync tool's call; a call to a tool that may run as
+// a task but ends within the grace (answered at once, after the task
+// machinery); a tasks/get of a finished task; and a call that becomes a
+// task (it outlasts the grace), counted from the call to its result read
+// by tasks/get. Run: go test -run XXX -bench TaskOverhead ./cmd/moat/
+func BenchmarkTaskOverhead(b *testing.B) {
+	needBuild(b)
+	dir := b.TempDir()
+	copyFile(b, filepath.Join(filepath.Dir(moatBin), "conformance.wasm"), filepath.Join(dir, "conformance.wasm"))
+	writeFile(b, filepath.Join(dir, "moat.yaml"), "plugins_dir: .\nplugins:\n  conformance:\n    prefix: \"\"\n")
+	srv := startHTTP(b, "--config", filepath.Join(dir, "moat.yaml"))
+	c := &taskClient{t: b, url: srv.url, tasks: true}
+	call := func(tool string, args map[string]any) rpcAnswer {
+		a := c.do("tools/call", tool, map[string]any{"name": tool, "arguments": args})
+		if a.Error != nil {
+			b.Fatalf("%s: %+v", tool, a.Error)
+		}
+		return a
+	}
+	b.Run("plain-call", func(b *testing.B) {
+		for b.Loop() {
+			call("greet", map[string]any{"name": "x"})
+		}
+	})
+	b.Run("task-tool-within-grace", func(b *testing.B) {
+		for b.Loop() {
+			if a := call("slow_compute", map[string]any{"seconds": 0, "label": "x"}); a.str("resultType") == "task" {
+				b.Fatal("a call of no time became a task")
+			}
+		}
+	})
+	done := call("slow_compute", map[string]any{"seconds": 0.4, "label": "x"}).str("taskId")
+	c.poll(done, "completed")
+	b.Run("tasks-get", func(b *testing.B) {
+		for b.Loop() {
+			c.do("tasks/get", done, map[string]any{"taskId": done})
+		}
+	})
 }
