@@ -19,7 +19,7 @@ import (
 // called with the go-sdk client, each under the grants a user would write.
 
 // bundled copies the built plugin file into dir as NAME.wasm.
-func bundled(t *testing.T, file, dir, name string) {
+func bundled(t testing.TB, file, dir, name string) {
 	t.Helper()
 	copyFile(t, filepath.Join(filepath.Dir(moatBin), file+".wasm"), filepath.Join(dir, name+".wasm"))
 }

@@ -29,7 +29,7 @@ type cluster struct {
 
 var adminPortLine = regexp.MustCompile(`serving metrics and health: url=http://127\.0\.0\.1:(\d+)/metrics`)
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,7 +41,7 @@ func freePort(t *testing.T) int {
 
 // rawCall sends one sessionless tools/call, which may land on any
 // replica, and returns the HTTP status, the result's text and isError.
-func rawCall(t *testing.T, url, tool, args string) (int, string, bool) {
+func rawCall(t testing.TB, url, tool, args string) (int, string, bool) {
 	t.Helper()
 	c := &taskClient{t: t, url: url}
 	a := c.do("tools/call", tool, map[string]any{"name": tool, "arguments": json.RawMessage(args)})
@@ -73,7 +73,7 @@ func getStatus(url string) int {
 	return resp.StatusCode
 }
 
-func startCluster(t *testing.T, redisURL, extra string) *cluster {
+func startCluster(t testing.TB, redisURL, extra string) *cluster {
 	t.Helper()
 	needBuild(t)
 	bin, err := exec.LookPath("haproxy")
@@ -237,5 +237,32 @@ func TestReplicasShareAGlobalLimitBehindHAProxy(t *testing.T) {
 	}
 	if admitted != 6 || limited != 12 {
 		t.Fatalf("of 18 calls spread over three replicas and HAProxy, %d were admitted and %d limited; want 6 and 12: the limit is one for all replicas", admitted, limited)
+	}
+}
+
+// BenchmarkReplicasBehindHAProxy compares sessionless calls of a kv-backed
+// tool (memory_recall, one Redis read) sent to one replica with the same
+// sent through HAProxy to three, from parallel clients. On a machine of two
+// cores three replicas and HAProxy share the same cores as one replica, so
+// this measures what the extra hop and processes cost, not what more
+// machines would gain. Run:
+// go test -run XXX -bench ReplicasBehindHAProxy -cpu 8 ./cmd/moat/
+func BenchmarkReplicasBehindHAProxy(b *testing.B) {
+	srv := redistest.Start(b)
+	c := startCluster(b, srv.URL(), "")
+	if st, text, isErr := rawCall(b, c.lb, "memory_remember", `{"key":"k","text":"a note"}`); st != http.StatusOK || isErr {
+		b.Fatalf("remember: %d %s", st, text)
+	}
+	for _, target := range []struct{ name, url string }{{"one-replica", c.replicas[0].url}, {"three-behind-haproxy", c.lb}} {
+		b.Run(target.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if st, _, isErr := rawCall(b, target.url, "memory_recall", `{"key":"k"}`); st != http.StatusOK || isErr {
+						b.Errorf("recall: %d", st)
+						return
+					}
+				}
+			})
+		})
 	}
 }
