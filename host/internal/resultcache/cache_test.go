@@ -177,3 +177,27 @@ func TestL2SharedAndDegrades(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// BenchmarkGet is one lookup that hits: in memory, and on a redis-server
+// on loopback (L1 too small to keep the entry), of a 1KiB result.
+func BenchmarkGet(b *testing.B) {
+	val := []byte(strings.Repeat("r", 1<<10))
+	for _, level := range []string{"l1", "l2"} {
+		b.Run(level, func(b *testing.B) {
+			opts := Options{Memory: 64 << 20, MaxResult: 256 << 10}
+			if level == "l2" {
+				opts.Memory, opts.Redis = 1, redistest.Start(b).Client()
+			}
+			c := New(opts)
+			ctx := context.Background()
+			k, _ := Key("p", "g", "t", json.RawMessage(`{"a":1}`), nil)
+			c.Put(ctx, k, val, time.Hour)
+			b.ReportAllocs()
+			for b.Loop() {
+				if v, _ := c.Get(ctx, k); v == nil {
+					b.Fatal("miss")
+				}
+			}
+		})
+	}
+}
