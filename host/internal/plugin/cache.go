@@ -30,8 +30,9 @@ func WithUsage(ctx context.Context) (context.Context, *Usage) {
 // sample or elicit (granted or not, answered or not), during the call.
 func (u *Usage) Interactive() bool { return u != nil && u.interactive.Load() }
 
-// interacted marks the call of ctx as one whose result is not kept.
-func interacted(ctx context.Context) {
+// Interacted marks the call of ctx as one whose result is not kept (the
+// progress, sample and elicit host functions call it).
+func Interacted(ctx context.Context) {
 	if u, ok := ctx.Value(usageKey{}).(*Usage); ok {
 		u.interactive.Store(true)
 	}

@@ -49,8 +49,8 @@ func (s *Server) fromCache(ctx context.Context, p *auth.Principal, t *plugin.Too
 		s.opts.Metrics.ObserveCacheMiss(t.Plugin.Name, t.Name)
 		return nil, false
 	}
-	if a := frontFrom(ctx).Audit; a != nil {
-		a.Record(observe.Record{
+	if f := frontFrom(ctx); f != nil && f.Audit != nil {
+		f.Audit.Record(observe.Record{
 			Time: time.Now(), Principal: principalID(p), Transport: s.transport, Method: "tools/call", Tool: t.Name, Plugin: t.Plugin.Name,
 			Outcome: "ok", Cached: true, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 		}, args)
