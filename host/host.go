@@ -16,6 +16,7 @@ import (
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/capability"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/internal/resultcache"
 	"github.com/moat-mcp/moat/host/internal/server"
 	"github.com/moat-mcp/moat/host/internal/store"
 	"github.com/moat-mcp/moat/host/observe"
@@ -230,15 +231,22 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 	log.Info("plugins ready", "plugins", len(reg.Plugins()), "tools", tools, "failed", len(errs), "took", time.Since(start).Round(time.Millisecond), "cache_dir", engine.CacheDir())
 	admin.Loaded(reg, len(errs))
 
+	// The result cache is made whether or not a plugin opts in at start,
+	// so that a reload may opt one in; it holds nothing until then.
+	rcOpts := resultcache.Options{Memory: int64(cfg.ResultCache.Memory), MaxResult: int(cfg.ResultCache.MaxResult)}
+	if shared != nil {
+		rcOpts.Redis = shared.Client()
+	}
+	rc := resultcache.New(rcOpts)
 	f := front.front(cfg)
 	h.srv = server.New(reg, log, server.Options{
 		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
 		Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets,
-		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight, StateKey: f.StateKey,
+		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight, StateKey: f.StateKey, Cache: rc,
 	})
 	served.Store(h.srv)
 	h.rl = &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: h.srv, admin: admin, log: log,
-		opts: popts, watch: watch, fronts: fronts,
+		opts: popts, watch: watch, fronts: fronts, cache: rc,
 		grace: time.Duration(cfg.ShutdownTimeout), settled: 250 * time.Millisecond}
 	return h, nil
 }

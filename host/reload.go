@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/internal/resultcache"
 	"github.com/moat-mcp/moat/host/internal/server"
 	"github.com/moat-mcp/moat/sandbox"
 )
@@ -36,6 +37,9 @@ type reloader struct {
 	settled time.Duration // quiet time after the last file event before acting
 	watch   *watcher
 	fronts  *frontHolder
+	// cache is the result cache, whose entries of a plugin's replaced
+	// generation are dropped from memory when it is replaced.
+	cache *resultcache.Cache
 	// oldCfg is the configuration a reload replaced, for what it reports.
 	oldCfg *config.Config
 	// mu serialises reloads and rescans: the reloader's own, and those
@@ -316,6 +320,7 @@ func (r *reloader) install(ctx context.Context, pl plan, failed int, front *fron
 	// Lists follow: the go-sdk tells connected clients what changed.
 	for _, sw := range swaps {
 		r.srv.Swap(sw.old, sw.p)
+		r.cache.Forget(sw.p.Name, sw.p.Generation())
 		if sw.old != nil {
 			r.log.Info("plugin replaced", "plugin", sw.p.Name, "version", sw.p.Description.Version, "tools", len(sw.p.Tools))
 			r.retire(ctx, sw.old)
@@ -325,6 +330,7 @@ func (r *reloader) install(ctx context.Context, pl plan, failed int, front *fron
 	}
 	for _, p := range pl.gone {
 		r.srv.Drop(p)
+		r.cache.Forget(p.Name, "")
 		r.opts.Metrics.Forget(p.Name)
 		reason := "plugin unloaded: its file is gone"
 		if _, err := os.Stat(p.Path); err == nil {
@@ -401,7 +407,7 @@ func (r *reloader) warnRestart(cfg *config.Config) {
 // RestartKeys are the settings only a restart applies; every other one a
 // reload (SIGHUP) applies.
 var RestartKeys = []string{"listen", "admin_listen", "tls", "cache_dir", "data_dir", "log", "shutdown_timeout", "memory_limit",
-	"store", "http (all but allowed_origins and max_body)"}
+	"store", "result_cache", "http (all but allowed_origins and max_body)"}
 
 func restartChanges(old, cfg *config.Config) []string {
 	edgeOnly := func(h config.HTTP) config.HTTP {
@@ -419,6 +425,7 @@ func restartChanges(old, cfg *config.Config) []string {
 		"http":             !reflect.DeepEqual(edgeOnly(cfg.HTTP), edgeOnly(old.HTTP)),
 		"tls":              cfg.TLS != old.TLS,
 		"store":            !reflect.DeepEqual(cfg.Store, old.Store),
+		"result_cache":     cfg.ResultCache != old.ResultCache,
 	}
 	var out []string
 	for _, key := range slices.Sorted(maps.Keys(changed)) {

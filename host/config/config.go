@@ -66,6 +66,9 @@ type Config struct {
 	RequestState RequestState `yaml:"request_state"`
 	// Store is where shared state lives: embedded (the default) or Redis.
 	Store Store `yaml:"store"`
+	// ResultCache bounds the cache of tool results that plugins opt into
+	// with plugins.NAME.cache.
+	ResultCache ResultCache `yaml:"result_cache"`
 
 	// dir is the directory relative paths are resolved against.
 	dir string
@@ -102,7 +105,63 @@ type Plugin struct {
 	Grants Grants  `yaml:"grants"`
 	// Breaker overrides the top-level breaker field by field.
 	Breaker Breaker `yaml:"breaker"`
+	// Cache opts the plugin's read-only, idempotent tools into the result
+	// cache (see docs/CONFIG.md, result_cache).
+	Cache Cache `yaml:"cache"`
 }
+
+// Cache is a plugin's result cache: TTL for every tool that declares both
+// readOnlyHint and idempotentHint, and a TTL of its own for the tools
+// named under Tools. A zero TTL caches nothing.
+type Cache struct {
+	TTL   Duration             `yaml:"ttl"`
+	Tools map[string]ToolCache `yaml:"tools"`
+}
+
+// ToolCache is one tool's cache setting, by the plugin's own tool name
+// (without the prefix). TTL is required; 0 turns the cache off for the
+// tool.
+type ToolCache struct {
+	TTL *Duration `yaml:"ttl"`
+}
+
+// ToolTTL is how long results of the plugin's tool (its own name) are
+// cached, before the hints are considered; 0 is not at all.
+func (c Cache) ToolTTL(tool string) time.Duration {
+	if t, ok := c.Tools[tool]; ok && t.TTL != nil {
+		return time.Duration(*t.TTL)
+	}
+	return time.Duration(c.TTL)
+}
+
+// Enabled reports whether any tool of the plugin may be cached.
+func (c Cache) Enabled() bool {
+	if c.TTL > 0 {
+		return true
+	}
+	for _, t := range c.Tools {
+		if t.TTL != nil && *t.TTL > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ResultCache bounds the result cache of the whole process.
+type ResultCache struct {
+	// Memory bounds the in-process cache (L1), counting the bytes of the
+	// results it holds. Default 64MiB.
+	Memory Size `yaml:"memory"`
+	// MaxResult is the largest result cached; a larger one is served and
+	// not kept. Default 256KiB.
+	MaxResult Size `yaml:"max_result"`
+}
+
+// Result cache defaults.
+const (
+	DefaultResultCacheMemory    = 64 << 20
+	DefaultResultCacheMaxResult = 256 << 10
+)
 
 // Breaker is a plugin's circuit breaker: after Failures consecutive faults
 // it opens and refuses calls for OpenFor, then lets HalfOpenCalls trial

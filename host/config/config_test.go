@@ -469,3 +469,43 @@ func TestFileReferencesReadRegularFilesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestResultCacheKeys(t *testing.T) {
+	c, err := config.Parse([]byte(`
+plugins:
+  weather:
+    cache: {ttl: 60s, tools: {now: {ttl: 10s}, alerts: {ttl: 0}}}
+  time: {}
+result_cache: {memory: 8MiB}
+`), "test", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Plugins["weather"].Cache
+	if w.ToolTTL("forecast") != time.Minute || w.ToolTTL("now") != 10*time.Second || w.ToolTTL("alerts") != 0 || !w.Enabled() {
+		t.Fatalf("weather's cache: forecast %v, now %v, alerts %v; want 1m, 10s, 0", w.ToolTTL("forecast"), w.ToolTTL("now"), w.ToolTTL("alerts"))
+	}
+	if c.Plugins["time"].Cache.Enabled() || c.Plugins["time"].Cache.ToolTTL("now") != 0 {
+		t.Fatal("a plugin without cache settings is cached")
+	}
+	if c.ResultCache.Memory != 8<<20 || c.ResultCache.MaxResult != config.DefaultResultCacheMaxResult {
+		t.Fatalf("result_cache = %+v; want memory 8MiB and the default max_result", c.ResultCache)
+	}
+	only := config.Cache{Tools: map[string]config.ToolCache{"now": {TTL: new(config.Duration(5 * time.Second))}}}
+	if !only.Enabled() || only.ToolTTL("now") != 5*time.Second || only.ToolTTL("other") != 0 {
+		t.Fatal("a cache of one named tool: want that tool alone cached")
+	}
+
+	for _, c := range []struct {
+		name, yaml string
+		says       []string
+	}{
+		{"tool without ttl", "plugins: {weather: {cache: {tools: {now: {}}}}}", []string{"plugins.weather.cache.tools.now.ttl", "10s", "0 not to cache"}},
+		{"negative ttl", "plugins: {weather: {cache: {ttl: -1s}}}", []string{"plugins.weather.cache.ttl", "not a duration"}},
+		{"prefixed tool name", "plugins: {weather: {cache: {tools: {'weather now': {ttl: 1s}}}}}", []string{"plugins.weather.cache.tools.weather now", "without its prefix"}},
+		{"unknown key", "plugins: {weather: {cache: {tll: 1s}}}", []string{`unknown key "tll" in plugins.weather.cache`, "ttl, tools"}},
+		{"max_result over memory", "result_cache: {memory: 1MiB, max_result: 2MiB}", []string{"result_cache.max_result", "more than result_cache.memory", "lower max_result or raise memory"}},
+	} {
+		t.Run(c.name, func(t *testing.T) { refused(t, c.yaml, c.says...) })
+	}
+}

@@ -276,6 +276,12 @@ func (c *Config) applyDefaults() {
 	}
 	c.HTTP = c.HTTP.WithDefaults()
 	c.Store.applyDefaults()
+	if c.ResultCache.Memory == 0 {
+		c.ResultCache.Memory = DefaultResultCacheMemory
+	}
+	if c.ResultCache.MaxResult == 0 {
+		c.ResultCache.MaxResult = DefaultResultCacheMaxResult
+	}
 	for _, p := range []*string{&c.TLS.Cert, &c.TLS.Key, &c.TLS.ClientCA} {
 		if *p != "" {
 			*p = c.resolve(*p)
@@ -447,6 +453,19 @@ func (c *Config) validate() error {
 		if err := validateFS(key+".grants.fs", p.Grants.FS); err != nil {
 			return err
 		}
+		for _, tool := range slices.Sorted(maps.Keys(p.Cache.Tools)) {
+			tk := key + ".cache.tools." + tool
+			if tool == "" || !namePattern.MatchString(tool) {
+				return fmt.Errorf("%s: a tool name may hold only letters, digits, '_', '-' and '.'; write the plugin's own name of the tool, without its prefix", tk)
+			}
+			if p.Cache.Tools[tool].TTL == nil {
+				return fmt.Errorf("%s.ttl: set how long the tool's results are kept, such as 10s, or 0 not to cache them", tk)
+			}
+		}
+	}
+	if c.ResultCache.MaxResult > c.ResultCache.Memory {
+		return fmt.Errorf("result_cache.max_result: %s is more than result_cache.memory (%s), so no result that large could be kept; lower max_result or raise memory",
+			c.ResultCache.MaxResult, c.ResultCache.Memory)
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ type Record struct {
 	// keeps the time and arguments of the first; Remote is then the
 	// client's host without its port.
 	Count uint64 `json:"count,omitempty"`
+	// Cached marks a call answered from the result cache: its outcome is
+	// ok, and its plugin did not run.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // refusal reports whether an outcome is a request refused before it ran

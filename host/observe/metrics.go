@@ -31,6 +31,9 @@ type Metrics struct {
 	// PluginRequests counts what plugins serve beside tool calls:
 	// resources/read, prompts/get and completion/complete.
 	PluginRequests *prometheus.CounterVec // plugin, method, outcome
+	// ToolCache counts the lookups of the result cache, for the tools it
+	// may serve: l1_hit (in process), l2_hit (Redis) or miss.
+	ToolCache *prometheus.CounterVec // plugin, tool, result
 }
 
 // PoolStats is one plugin's pool as the instance and memory gauges show it.
@@ -70,13 +73,15 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 		Help: "Requests refused by authentication, by reason."}, []string{"reason"})
 	m.PluginRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_plugin_requests_total",
 		Help: "Requests served by plugins beside tool calls (resources/read, prompts/get, completion/complete), by plugin, method and outcome."}, []string{"plugin", "method", "outcome"})
+	m.ToolCache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moat_tool_cache_total",
+		Help: "Result cache lookups of the tools it may serve, by plugin, tool and result (l1_hit in process, l2_hit from Redis, miss)."}, []string{"plugin", "tool", "result"})
 	m.PluginsLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "moat_plugins_loaded", Help: "Plugins loaded and serving."})
 	m.Open = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_http_open",
 		Help: "What HTTP clients hold open now: sessions (2025-11-25) and event streams."}, []string{"kind"})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_build_info",
 		Help: "Always 1; the labels say which moat this is."}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	reg.MustRegister(m.PluginRequests)
+	reg.MustRegister(m.PluginRequests, m.ToolCache)
 	reg.MustRegister(m.Requests, m.RequestDuration, m.ToolCalls, m.ToolCallDuration, m.PluginFaults, m.BreakerState,
 		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, m.Open, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -130,6 +135,25 @@ func (m *Metrics) ObserveToolCall(plugin, tool, outcome string, seconds float64)
 	}
 	m.ToolCalls.WithLabelValues(plugin, tool, outcome).Inc()
 	m.ToolCallDuration.WithLabelValues(plugin, tool).Observe(seconds)
+}
+
+// ObserveCacheHit counts a tool call answered from the result cache,
+// result l1_hit or l2_hit: a call whose outcome is ok, and which spent no
+// time in its plugin (the duration histogram is not observed).
+func (m *Metrics) ObserveCacheHit(plugin, tool, result string) {
+	if m == nil {
+		return
+	}
+	m.ToolCalls.WithLabelValues(plugin, tool, "ok").Inc()
+	m.ToolCache.WithLabelValues(plugin, tool, result).Inc()
+}
+
+// ObserveCacheMiss counts a lookup of the result cache that found nothing.
+func (m *Metrics) ObserveCacheMiss(plugin, tool string) {
+	if m == nil {
+		return
+	}
+	m.ToolCache.WithLabelValues(plugin, tool, "miss").Inc()
 }
 
 // Fault counts one plugin fault.

@@ -86,6 +86,7 @@ func withGrants(base sandbox.Host, plugin string, grants config.Grants, askedCon
 
 // Progress passes progress on to the client, when it asked for it.
 func (h grantHost) Progress(ctx context.Context, _ string, progress, total float64, msg string) {
+	Interacted(ctx)
 	if fn, ok := ctx.Value(clientProgressKey{}).(ClientProgress); ok {
 		fn(progress, total, msg)
 	}
@@ -190,6 +191,7 @@ func (h grantHost) kvCall(ctx context.Context, plugin, name string, args [][]byt
 // clientCall serves sample and elicit: it sends method to the client of
 // the call that runs the plugin, and hands back the client's answer.
 func (h grantHost) clientCall(ctx context.Context, plugin, name string, granted bool, method string, params []byte) ([]byte, abi.Errno, string) {
+	Interacted(ctx)
 	capName := abi.Capability(name)
 	if !granted {
 		return nil, abi.EPERM, fmt.Sprintf("moat.%s: plugin %q is not granted %s; an operator grants it with plugins.%s.grants.%s: true", name, plugin, capName, plugin, capName)

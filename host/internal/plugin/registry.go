@@ -45,10 +45,12 @@ type Plugin struct {
 	Notices []Notice
 
 	sandbox *sandbox.Plugin
-	breaker *breaker
-	metrics *observe.Metrics
-	spec    Spec
-	use     inUse // calls routed to the plugin, so a replaced plugin is closed only after them
+	// generation names this load in the result cache (see Generation).
+	generation string
+	breaker    *breaker
+	metrics    *observe.Metrics
+	spec       Spec
+	use        inUse // calls routed to the plugin, so a replaced plugin is closed only after them
 }
 
 // Sandbox is the plugin's sandboxed module, for its stats and imports.
@@ -76,6 +78,8 @@ type Spec struct {
 	Limits  sandbox.Limits
 	Breaker BreakerSettings
 	Grants  config.Grants
+	// Cache is the operator's result cache setting for the plugin.
+	Cache config.Cache
 	// MaxModuleSize bounds the module file (max_module_size); 0 means
 	// config.DefaultMaxModuleSize.
 	MaxModuleSize int64
@@ -179,7 +183,7 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 	return Spec{
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: SandboxLimits(cfg.PluginLimits(name)),
 		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
-		Grants:  cfg.Plugins[name].Grants, MaxModuleSize: int64(cfg.MaxModuleSize),
+		Grants:  cfg.Plugins[name].Grants, Cache: cfg.Plugins[name].Cache, MaxModuleSize: int64(cfg.MaxModuleSize),
 		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets, Notify: opts.Notify,
 	}
 }
@@ -259,6 +263,12 @@ func LoadOne(ctx context.Context, engine *sandbox.Engine, spec Spec) (*Plugin, e
 	if err := parseFeatures(p, spec.Prefix, desc); err != nil {
 		sp.Close(ctx)
 		return nil, &sandbox.LoadError{Plugin: name, Problem: "bad description", Err: err}
+	}
+	for _, n := range bindCache(p, granted) {
+		p.Notices = append(p.Notices, n)
+		if spec.Log != nil {
+			spec.Log.Warn(n.Msg)
+		}
 	}
 	served.p.Store(p)
 	return p, nil
@@ -475,7 +485,7 @@ func (r *Registry) Close(ctx context.Context) {
 func (p *Plugin) Same(q Spec, digest string) bool {
 	a, b := p.spec, q
 	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.Breaker == b.Breaker &&
-		reflect.DeepEqual(a.Grants, b.Grants)
+		reflect.DeepEqual(a.Grants, b.Grants) && reflect.DeepEqual(a.Cache, b.Cache)
 }
 
 // FileDigest is the hex SHA-256 of the module at path, as Plugin.Digest,

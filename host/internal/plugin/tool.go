@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/moat-mcp/moat/abi"
@@ -25,6 +26,8 @@ type Tool struct {
 
 	input  *jsonschema.Schema
 	output *jsonschema.Schema
+	// cacheTTL is how long its results are kept (see CacheTTL).
+	cacheTTL time.Duration
 }
 
 // ArgumentError is a call whose arguments do not match the tool's

@@ -16,6 +16,7 @@ import (
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/internal/resultcache"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
 	"github.com/moat-mcp/moat/sandbox"
@@ -47,6 +48,9 @@ type Options struct {
 	MaxInflight int
 	// StateKey signs the requestState of input-required rounds.
 	StateKey *StateKey
+	// Cache keeps the results of the tools plugins.NAME.cache opts in;
+	// nil keeps none.
+	Cache *resultcache.Cache
 }
 
 // Server serves a registry's tools over MCP.
@@ -235,6 +239,14 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			ctx = plugin.WithClientRequest(ctx, rr.request)
 		}
 		meta := pluginMeta(req.Params.Meta)
+		var used *plugin.Usage
+		cacheKey := s.cacheKey(t, req, meta)
+		if cacheKey != "" {
+			if res, ok := s.fromCache(ctx, p, t, cacheKey, secrets, req.Params.Arguments); ok {
+				return res, nil
+			}
+			ctx, used = plugin.WithUsage(ctx)
+		}
 		if tok := req.Params.GetProgressToken(); tok != nil {
 			if meta == nil {
 				meta = map[string]any{}
@@ -320,6 +332,8 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 			outcome = "fault:canceled"
 		case res.IsError:
 			outcome = "tool_error"
+		case cacheKey != "":
+			s.keep(ctx, t, cacheKey, res, used)
 		}
 		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
