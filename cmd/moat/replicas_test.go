@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 type cluster struct {
 	lb       string // the MCP URL through HAProxy
 	replicas []*server
+	admins   []string // each replica's admin URL
 }
 
 var adminPortLine = regexp.MustCompile(`serving metrics and health: url=http://127\.0\.0\.1:(\d+)/metrics`)
@@ -61,6 +63,18 @@ func rawCall(t testing.TB, url, tool, args string) (int, string, bool) {
 	return a.Status, strings.Join(texts, "\n"), res.IsError
 }
 
+// scrape reads a replica's /metrics.
+func scrape(t testing.TB, admin string) string {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 // getStatus sends GET to url, which no rate limit counts, and returns the
 // HTTP status (0 if the request failed): HAProxy answers 503 while no
 // replica is up.
@@ -73,7 +87,7 @@ func getStatus(url string) int {
 	return resp.StatusCode
 }
 
-func startCluster(t testing.TB, redisURL, extra string) *cluster {
+func startCluster(t testing.TB, redisURL, memory, extra string) *cluster {
 	t.Helper()
 	needBuild(t)
 	bin, err := exec.LookPath("haproxy")
@@ -86,7 +100,7 @@ func startCluster(t testing.TB, redisURL, extra string) *cluster {
 	dir := t.TempDir()
 	bundled(t, "memory", dir, "memory")
 	config := filepath.Join(dir, "moat.yaml")
-	writeFile(t, config, fmt.Sprintf("plugins_dir: .\nstore: {redis: {url: %q}}\nplugins:\n  memory:\n    grants: {kv: {}}\n%s", redisURL, extra))
+	writeFile(t, config, fmt.Sprintf("plugins_dir: .\nstore: {redis: {url: %q}}\nplugins:\n  memory:\n    grants: {kv: {}}\n%s%s", redisURL, memory, extra))
 	c := &cluster{}
 	env := []string{}
 	for i := range 3 {
@@ -98,6 +112,7 @@ func startCluster(t testing.TB, redisURL, extra string) *cluster {
 		host := strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/mcp")
 		env = append(env, fmt.Sprintf("MOAT_%d=%s", i+1, host), fmt.Sprintf("MOAT_%d_ADMIN=%s", i+1, m[1]))
 		c.replicas = append(c.replicas, s)
+		c.admins = append(c.admins, "http://127.0.0.1:"+m[1])
 	}
 	lb := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(bin, "-db", "-f", filepath.Join("..", "..", "examples", "deploy", "haproxy.cfg"))
@@ -138,7 +153,9 @@ func startCluster(t testing.TB, redisURL, extra string) *cluster {
 // any replica and see the same notes.
 func TestReplicasBehindHAProxy(t *testing.T) {
 	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
-	c := startCluster(t, srv.URL(), "")
+	// The memory plugin's read-only tools are cached (result cache, L2
+	// on the same Redis).
+	c := startCluster(t, srv.URL(), "    cache: {ttl: 60s}\n", "")
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "replicas"}, nil)
 	connect := func() *mcp.ClientSession {
@@ -158,6 +175,18 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 		}
 	}
 	s.Close()
+
+	// A result one replica computed is served from the shared cache by
+	// another: the plugin does not run there.
+	if st, text, isErr := rawCall(t, c.replicas[0].url, "memory_recall", `{"key":"s-7"}`); st != http.StatusOK || isErr || !strings.Contains(text, "one session") {
+		t.Fatalf("recall through the first replica: %d %q", st, text)
+	}
+	if st, text, isErr := rawCall(t, c.replicas[2].url, "memory_recall", `{"key":"s-7"}`); st != http.StatusOK || isErr || !strings.Contains(text, "one session") {
+		t.Fatalf("recall through the third replica: %d %q", st, text)
+	}
+	if hits := metricValue(t, scrape(t, c.admins[2]), `moat_tool_cache_total{plugin="memory",result="l2_hit",tool="memory_recall"}`); hits != 1 {
+		t.Fatalf("the third replica's L2 hits for memory_recall: %v; want 1", hits)
+	}
 
 	// Four clients write under load; one replica is killed midway.
 	var mu sync.Mutex
@@ -217,7 +246,7 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 // not 6 each.
 func TestReplicasShareAGlobalLimitBehindHAProxy(t *testing.T) {
 	srv := redistest.Start(t)
-	c := startCluster(t, srv.URL(), "rate_limits:\n  global: {rate: 6/h, burst: 6}\n")
+	c := startCluster(t, srv.URL(), "", "rate_limits:\n  global: {rate: 6/h, burst: 6}\n")
 	admitted, limited := 0, 0
 	for i := range 18 {
 		// Six calls straight to each replica, then the same through HAProxy.
@@ -249,7 +278,7 @@ func TestReplicasShareAGlobalLimitBehindHAProxy(t *testing.T) {
 // go test -run XXX -bench ReplicasBehindHAProxy -cpu 8 ./cmd/moat/
 func BenchmarkReplicasBehindHAProxy(b *testing.B) {
 	srv := redistest.Start(b)
-	c := startCluster(b, srv.URL(), "")
+	c := startCluster(b, srv.URL(), "", "")
 	if st, text, isErr := rawCall(b, c.lb, "memory_remember", `{"key":"k","text":"a note"}`); st != http.StatusOK || isErr {
 		b.Fatalf("remember: %d %s", st, text)
 	}
