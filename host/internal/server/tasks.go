@@ -203,7 +203,13 @@ func readClientCaps(meta map[string]json.RawMessage) clientCaps {
 // goes on to the go-sdk.
 func (s *Server) serveTasks(w http.ResponseWriter, r *http.Request, v *view) bool {
 	switch v.Method {
-	case "tasks/get", "tasks/update", "tasks/cancel", "tools/call":
+	case "tasks/get", "tasks/update", "tasks/cancel":
+	case "tools/call":
+		// Most calls are to tools that never run as tasks: they go on
+		// without a second reading of the body.
+		if t, ok := s.registry(r.Context()).Tool(v.Name); !ok || t.TaskSupport() == "" {
+			return false
+		}
 	default:
 		return false
 	}
