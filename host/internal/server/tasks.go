@@ -55,15 +55,6 @@ const (
 	MaxTasksKept    = 1000
 )
 
-// Task statuses.
-const (
-	taskWorking       = "working"
-	taskInputRequired = "input_required"
-	taskCompleted     = "completed"
-	taskFailed        = "failed"
-	taskCancelled     = "cancelled"
-)
-
 // task is a task this process runs: what its run waits on. Its record
 // (status, result, pending input, answers) is in the task store, where
 // tasks/get, tasks/update and tasks/cancel read and write it, through this
