@@ -238,7 +238,9 @@ func resultText(t *testing.T, a rpcAnswer) string {
 func TestTasksSurviveRestart(t *testing.T) {
 	needBuild(t)
 	data := filepath.Join(t.TempDir(), "data")
-	config := taskConfig(t, "data_dir: "+data+"\n")
+	// A task's run has limits.task_timeout (10m by default), not
+	// limits.timeout: the 1s task completes under a 500ms timeout.
+	config := taskConfig(t, "data_dir: "+data+"\nlimits: {timeout: 500ms}\n")
 	first := startHTTP(t, "--config", config)
 	ada := &taskClient{t: t, url: first.url, key: "ada-key-0123456789", tasks: true}
 
