@@ -19,6 +19,7 @@ import (
 	"github.com/moat-mcp/moat/host/internal/resultcache"
 	"github.com/moat-mcp/moat/host/internal/server"
 	"github.com/moat-mcp/moat/host/internal/store"
+	"github.com/moat-mcp/moat/host/internal/taskstore"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/sandbox"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -132,6 +133,19 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 		}
 		h.closers = append(h.closers, func() { shared.Close() })
 	}
+	// The task records: on the shared store, else in data_dir (tasks.db,
+	// opened when the first task is created).
+	var tasks *taskstore.Store
+	if shared != nil {
+		tasks = taskstore.NewRedis(shared.Client(), shared.Name())
+	} else {
+		tasks = taskstore.NewEmbedded(cfg.DataDirPath)
+	}
+	h.closers = append(h.closers, func() {
+		if err := tasks.Close(); err != nil {
+			log.Error("closing the task store", "store", tasks.Name(), "error", err)
+		}
+	})
 	front, err := newFrontDoor(ctx, cfg, opts.Secrets, sharedBuckets(shared))
 	if err != nil {
 		return h, err
@@ -243,6 +257,7 @@ func New(ctx context.Context, cfg *config.Config, opts ServeOptions) (h *Host, e
 		Version: Version, HTTP: cfg.HTTP, TLS: cfg.TLS,
 		Auth: f.Auth, Policy: f.Policy, Audit: f.Audit, Secrets: f.Secrets,
 		Fallback: f.Fallback, Metrics: metrics, MaxInflight: f.MaxInflight, StateKey: f.StateKey, Cache: rc,
+		Tasks: tasks,
 	})
 	served.Store(h.srv)
 	h.rl = &reloader{cfg: cfg, load: opts.Reload, engine: engine, reg: reg, srv: h.srv, admin: admin, log: log,

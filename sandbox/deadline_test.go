@@ -198,3 +198,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A caller may give one call a deadline other than limits.timeout, as moat
+// does for a task (limits.task_timeout): the call runs past limits.timeout,
+// is stopped at its own deadline by the same check, and the fault names
+// that deadline and its setting. The plugin's next call has limits.timeout
+// again.
+func TestCallTimeoutReplacesLimitsTimeout(t *testing.T) {
+	p := load(t, newEngine(t), sandbox.Spec{Name: "endless", Wasm: wat(t, "endless"),
+		Limits: sandbox.Limits{Timeout: 100 * time.Millisecond, Instances: 1}})
+	for _, tool := range []string{"loop", "tree"} {
+		ctx := sandbox.WithCallTimeout(context.Background(), 700*time.Millisecond, "limits.task_timeout")
+		ended := make(chan error, 1)
+		go func() {
+			_, err := p.Call(ctx, toolCall(tool, `{}`))
+			ended <- err
+		}()
+		select {
+		case err := <-ended:
+			if !errors.Is(err, sandbox.ErrTimeout) || !strings.Contains(err.Error(), "exceeded its 700ms deadline (limits.task_timeout)") {
+				t.Fatalf("%s with a 700ms call timeout: %v; want a timeout at 700ms naming limits.task_timeout", tool, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: still running 30s after its 700ms deadline", tool)
+		}
+	}
+	_, err := p.Call(context.Background(), toolCall("loop", `{}`))
+	if !errors.Is(err, sandbox.ErrTimeout) || !strings.Contains(err.Error(), "exceeded its 100ms deadline (limits.timeout)") {
+		t.Fatalf("the next call without a call timeout: %v; want limits.timeout's 100ms", err)
+	}
+}

@@ -58,6 +58,11 @@ type instance struct {
 	// onDeadline and onCancel are inst.expire and inst.cancel, made once
 	// rather than at every call.
 	onDeadline, onCancel func()
+	// timeout is the deadline of the call in progress when a caller set
+	// one with WithCallTimeout, and setting names it; zero otherwise, and
+	// the plugin's limits.timeout applies.
+	timeout time.Duration
+	setting string
 }
 
 // sleep is the instance's WASI nanosleep (and poll_oneoff's clock wait):
@@ -258,7 +263,7 @@ func (p *Plugin) invoke(ctx, caller context.Context, inst *instance, request []b
 	// returns, and the plugin may go on to answer) comes too late.
 	switch err := ctx.Err(); {
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(abi.ExportCall), p.limits.Timeout)
+		return nil, p.timedOut(inst, err, abi.ExportCall)
 	case err != nil:
 		return nil, fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(abi.ExportCall))
 	}
@@ -307,12 +312,22 @@ func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error)
 	return uint32(s[0]), nil
 }
 
+// timedOut is the fault of a call that ran past its deadline, naming the
+// deadline and the setting it comes from.
+func (p *Plugin) timedOut(inst *instance, err error, export string) *Fault {
+	d, setting := p.limits.Timeout, "limits.timeout"
+	if inst != nil && inst.timeout > 0 {
+		d, setting = inst.timeout, inst.setting
+	}
+	return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (%s)", what(export), d, setting)
+}
+
 // classify turns an error from wazero into a Fault of the right kind.
 func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export string) *Fault {
 	// The instrumented check trapped because the host raised the flag.
 	switch inst.interrupted() {
 	case ErrTimeout:
-		return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+		return p.timedOut(inst, err, export)
 	case ErrCanceled:
 		return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
 	case ErrClosed:
@@ -326,7 +341,7 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export
 		}
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+			return p.timedOut(inst, err, export)
 		case sys.ExitCodeContextCanceled:
 			return fault(p.name, ErrCanceled, err, "%s was cancelled by the caller", what(export))
 		}
@@ -336,7 +351,7 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export
 		return fault(p.name, ErrExit, err, "%s exited with code %d", what(export), exit.ExitCode())
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (limits.timeout)", what(export), p.limits.Timeout)
+		return p.timedOut(inst, err, export)
 	}
 	if p.atCeiling(inst) {
 		return p.outOfMemory(err, export)

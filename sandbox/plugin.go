@@ -305,17 +305,42 @@ func (p *Plugin) CompileTime() time.Duration { return p.compileTime }
 // Size is the module's size in bytes.
 func (p *Plugin) Size() int { return p.size }
 
+type callTimeoutKey struct{}
+
+type callTimeout struct {
+	d       time.Duration
+	setting string
+}
+
+// WithCallTimeout gives the calls made with ctx a deadline of d in place of
+// the plugin's limits.timeout, longer or shorter: a call that runs in the
+// background (a task) may be allowed more than one a client waits for.
+// setting names where d comes from, for the fault of a call that runs past
+// it. A d of zero or less leaves limits.timeout.
+func WithCallTimeout(ctx context.Context, d time.Duration, setting string) context.Context {
+	if d <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, callTimeoutKey{}, callTimeout{d: d, setting: setting})
+}
+
 // Call runs one moat_call with request, an ABI request JSON, in a free
-// instance, and returns the plugin's response bytes. A failure is a *Fault;
-// the instance it happened in is retired.
+// instance, and returns the plugin's response bytes, within the plugin's
+// limits.timeout or the deadline WithCallTimeout set on ctx. A failure is a
+// *Fault; the instance it happened in is retired.
 func (p *Plugin) Call(ctx context.Context, request []byte) ([]byte, error) {
 	inst, err := p.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
+	timeout := p.limits.Timeout
+	if ct, ok := ctx.Value(callTimeoutKey{}).(callTimeout); ok {
+		timeout, inst.timeout, inst.setting = ct.d, ct.d, ct.setting
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	out, err := p.invoke(callCtx, ctx, inst, request)
 	cancel()
+	inst.timeout, inst.setting = 0, ""
 	p.release(inst, err == nil)
 	return out, err
 }

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/moat-mcp/moat/internal/redistest"
 	"github.com/moat-mcp/moat/internal/testplugin"
 )
 
@@ -119,6 +122,7 @@ func TestTasksOverHTTP(t *testing.T) {
 	testplugin.WriteTo(t, testplugin.GoPlugin(t, "examples/conformance"), dir, "conformance")
 	writeFile(t, filepath.Join(dir, "moat.yaml"), fmt.Sprintf(`
 plugins_dir: .
+data_dir: data
 auth:
   api_keys:
     - {name: ada, sha256: %s, roles: [all]}
@@ -218,4 +222,158 @@ func BenchmarkTaskOverhead(b *testing.B) {
 			c.do("tasks/get", done, map[string]any{"taskId": done})
 		}
 	})
+}
+
+// taskConfig writes a moat.yaml serving the conformance plugin's task
+// tools to the API key ada, with extra appended, and returns its path.
+func taskConfig(t *testing.T, extra string) string {
+	dir := t.TempDir()
+	testplugin.WriteTo(t, testplugin.GoPlugin(t, "examples/conformance"), dir, "conformance")
+	path := filepath.Join(dir, "moat.yaml")
+	writeFile(t, path, fmt.Sprintf(`
+plugins_dir: .
+shutdown_timeout: 1s
+auth:
+  api_keys:
+    - {name: ada, sha256: %s, roles: [all]}
+roles:
+  all: {allow: ["*"]}
+plugins:
+  conformance:
+    prefix: ""
+    grants: {elicitation: true, sampling: true}
+%s`, digest("ada-key-0123456789"), extra))
+	return path
+}
+
+// stop sends moat SIGTERM and waits until it has exited.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+	case <-time.After(60 * time.Second):
+		t.Fatalf("moat still runs a minute after SIGTERM:\n%s", s.log)
+	}
+}
+
+func (c *taskClient) call(tool string, args map[string]any) string {
+	c.t.Helper()
+	a := c.do("tools/call", tool, map[string]any{"name": tool, "arguments": args})
+	id := a.str("taskId")
+	if a.Error != nil || a.str("resultType") != "task" || id == "" {
+		c.t.Fatalf("calling %s %v: %+v; want a task", tool, args, a)
+	}
+	return id
+}
+
+func resultText(t *testing.T, a rpcAnswer) string {
+	t.Helper()
+	var result struct {
+		Content []struct{ Text string } `json:"content"`
+	}
+	if json.Unmarshal(a.Result["result"], &result) != nil || len(result.Content) == 0 {
+		t.Fatalf("the task's result: %s", a.Result["result"])
+	}
+	return result.Content[0].Text
+}
+
+// Tasks are kept in data_dir (tasks.db): a finished task's result is read
+// back after moat restarts, and a task that was running when moat was
+// stopped (SIGTERM) or killed (SIGKILL) reads as failed, saying so.
+func TestTasksSurviveRestart(t *testing.T) {
+	needBuild(t)
+	data := filepath.Join(t.TempDir(), "data")
+	// A task's run has limits.task_timeout (10m by default), not
+	// limits.timeout: the 1s task completes under a 500ms timeout.
+	config := taskConfig(t, "data_dir: "+data+"\nlimits: {timeout: 500ms}\n")
+	first := startHTTP(t, "--config", config)
+	ada := &taskClient{t: t, url: first.url, key: "ada-key-0123456789", tasks: true}
+
+	doneID := ada.call("slow_compute", map[string]any{"seconds": 1, "label": "kept"})
+	ada.poll(doneID, "completed")
+	longID := ada.call("slow_compute", map[string]any{"seconds": 300, "label": "cut"})
+	ada.poll(longID, "working")
+	info, err := os.Stat(filepath.Join(data, "tasks.db"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("tasks.db: %v, %v; want a file of mode 0600", info, err)
+	}
+	first.stop(t)
+
+	second := startHTTP(t, "--config", config)
+	ada.url = second.url
+	done := ada.poll(doneID, "completed")
+	if got := resultText(t, done); got != "computed kept after 1s" {
+		t.Fatalf("the completed task's result after the restart: %q", got)
+	}
+	cut := ada.poll(longID, "failed", "completed", "cancelled")
+	if cut.str("status") != "failed" || !strings.Contains(string(cut.Result["error"]), "moat stopped before the task finished") {
+		t.Fatalf("a task running at SIGTERM, after the restart: %s %s; want failed, saying moat stopped", cut.str("status"), cut.Result["error"])
+	}
+
+	// A moat killed has no time to record anything: the next one finds
+	// the task it ran unfinished, and fails it.
+	killedID := ada.call("slow_compute", map[string]any{"seconds": 300, "label": "killed"})
+	ada.poll(killedID, "working")
+	second.cmd.Process.Kill()
+	err = <-second.done
+	second.done <- err
+	third := startHTTP(t, "--config", config)
+	ada.url = third.url
+	killed := ada.poll(killedID, "failed", "completed", "cancelled")
+	if killed.str("status") != "failed" || !strings.Contains(string(killed.Result["error"]), "moat stopped before the task finished") {
+		t.Fatalf("a task running at SIGKILL, after the restart: %s %s; want failed, saying moat stopped", killed.str("status"), killed.Result["error"])
+	}
+	if got := resultText(t, ada.poll(doneID, "completed")); got != "computed kept after 1s" {
+		t.Fatalf("the completed task's result after two restarts: %q", got)
+	}
+}
+
+// Two moats sharing one Redis share their tasks: a task started through
+// one is polled, answered (input) and cancelled through the other, while
+// it runs on the first. With Redis gone, tasks/get answers an error that
+// names the store.
+func TestTasksAcrossReplicas(t *testing.T) {
+	needBuild(t)
+	redis := redistest.Start(t)
+	config := taskConfig(t, "store:\n  redis: {url: \""+redis.URL()+"\"}\n")
+	one, two := startHTTP(t, "--config", config), startHTTP(t, "--config", config)
+	viaOne := &taskClient{t: t, url: one.url, key: "ada-key-0123456789", tasks: true}
+	viaTwo := &taskClient{t: t, url: two.url, key: "ada-key-0123456789", tasks: true}
+
+	id := viaOne.call("slow_compute", map[string]any{"seconds": 1, "label": "shared"})
+	if got := resultText(t, viaTwo.poll(id, "completed")); got != "computed shared after 1s" {
+		t.Fatalf("a task of replica one, read through replica two: %q", got)
+	}
+
+	asks := viaOne.call("confirm_delete", map[string]any{})
+	waiting := viaTwo.poll(asks, "input_required")
+	if !strings.Contains(string(waiting.Result["inputRequests"]), `"confirm"`) {
+		t.Fatalf("the waiting task's input requests, through replica two: %s", waiting.Result["inputRequests"])
+	}
+	if a := viaTwo.do("tasks/update", asks, map[string]any{"taskId": asks, "inputResponses": map[string]any{"confirm": map[string]any{"action": "accept", "content": map[string]any{"confirm": true}}}}); a.Error != nil {
+		t.Fatalf("tasks/update through replica two: %+v", a.Error)
+	}
+	resumed := viaOne.poll(asks, "completed", "failed")
+	if !strings.Contains(string(resumed.Result["result"]), "deleted (confirm=true)") {
+		t.Fatalf("the task answered through replica two ended %s: %s", resumed.str("status"), resumed.Result["result"])
+	}
+
+	long := viaOne.call("slow_compute", map[string]any{"seconds": 300, "label": "stop"})
+	viaTwo.poll(long, "working")
+	if a := viaTwo.do("tasks/cancel", long, map[string]any{"taskId": long}); a.Error != nil {
+		t.Fatalf("tasks/cancel through replica two: %+v", a.Error)
+	}
+	viaOne.poll(long, "cancelled")
+	// The run itself stops on replica one, which counts it cancelled.
+	waitMetric(t, adminURL(t, one.log), `moat_tool_calls_total{outcome="cancelled",plugin="conformance",tool="slow_compute"}`, 1)
+
+	redis.Stop()
+	a := viaTwo.do("tasks/get", long, map[string]any{"taskId": long})
+	if a.Error == nil || !strings.Contains(a.Error.Message, "the task store (redis at "+redis.Addr()) {
+		t.Fatalf("tasks/get with Redis stopped: %+v; want an error naming the store", a)
+	}
 }

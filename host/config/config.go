@@ -183,12 +183,18 @@ type Limits struct {
 	Output       Size     `yaml:"output"`
 	Instances    int      `yaml:"instances"`
 	QueueTimeout Duration `yaml:"queue_timeout"`
+	// TaskTimeout is the deadline of a call that runs as a task (MCP's
+	// tasks extension) in place of Timeout: a task runs in the background,
+	// so it may be allowed longer than a call a client waits for. Default
+	// DefaultTaskTimeout.
+	TaskTimeout Duration `yaml:"task_timeout"`
 }
 
 // Defaults, written once.
 const (
 	DefaultPluginsDir      = "./plugins"
 	DefaultShutdownTimeout = 15 * time.Second
+	DefaultTaskTimeout     = 10 * time.Minute
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultAdminListen     = "127.0.0.1:9090"
@@ -253,6 +259,9 @@ func (l Limits) Over(base Limits) Limits {
 	}
 	if l.QueueTimeout > 0 {
 		base.QueueTimeout = l.QueueTimeout
+	}
+	if l.TaskTimeout > 0 {
+		base.TaskTimeout = l.TaskTimeout
 	}
 	return base
 }

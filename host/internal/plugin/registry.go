@@ -53,6 +53,15 @@ type Plugin struct {
 	use        inUse // calls routed to the plugin, so a replaced plugin is closed only after them
 }
 
+// TaskTimeout is the deadline of a call of the plugin's that runs as a
+// task (limits.task_timeout).
+func (p *Plugin) TaskTimeout() time.Duration {
+	if p.spec.TaskTimeout > 0 {
+		return p.spec.TaskTimeout
+	}
+	return config.DefaultTaskTimeout
+}
+
 // Sandbox is the plugin's sandboxed module, for its stats and imports.
 func (p *Plugin) Sandbox() *sandbox.Plugin { return p.sandbox }
 
@@ -72,12 +81,15 @@ func (p *Plugin) fault(err error) {
 
 // Spec is what loading one plugin needs.
 type Spec struct {
-	Name    string
-	Path    string
-	Prefix  string
-	Limits  sandbox.Limits
-	Breaker BreakerSettings
-	Grants  config.Grants
+	Name   string
+	Path   string
+	Prefix string
+	Limits sandbox.Limits
+	// TaskTimeout is the deadline of a call that runs as a task
+	// (limits.task_timeout); 0 means config.DefaultTaskTimeout.
+	TaskTimeout time.Duration
+	Breaker     BreakerSettings
+	Grants      config.Grants
 	// Cache is the operator's result cache setting for the plugin.
 	Cache config.Cache
 	// MaxModuleSize bounds the module file (max_module_size); 0 means
@@ -182,8 +194,9 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 	b := cfg.PluginBreaker(name)
 	return Spec{
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: SandboxLimits(cfg.PluginLimits(name)),
-		Breaker: BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
-		Grants:  cfg.Plugins[name].Grants, Cache: cfg.Plugins[name].Cache, MaxModuleSize: int64(cfg.MaxModuleSize),
+		TaskTimeout: time.Duration(cfg.PluginLimits(name).TaskTimeout),
+		Breaker:     BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
+		Grants:      cfg.Plugins[name].Grants, Cache: cfg.Plugins[name].Cache, MaxModuleSize: int64(cfg.MaxModuleSize),
 		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets, Notify: opts.Notify,
 	}
 }
@@ -204,6 +217,7 @@ func DefaultLimits() config.Limits {
 	return config.Limits{
 		Timeout: config.Duration(d.Timeout), Memory: config.Size(d.Memory), Output: config.Size(d.Output),
 		Instances: d.Instances, QueueTimeout: config.Duration(d.QueueTimeout),
+		TaskTimeout: config.Duration(config.DefaultTaskTimeout),
 	}
 }
 
@@ -484,7 +498,7 @@ func (r *Registry) Close(ctx context.Context) {
 // same settings.
 func (p *Plugin) Same(q Spec, digest string) bool {
 	a, b := p.spec, q
-	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.Breaker == b.Breaker &&
+	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.TaskTimeout == b.TaskTimeout && a.Breaker == b.Breaker &&
 		reflect.DeepEqual(a.Grants, b.Grants) && reflect.DeepEqual(a.Cache, b.Cache)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/resultcache"
+	"github.com/moat-mcp/moat/host/internal/taskstore"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
 	"github.com/moat-mcp/moat/sandbox"
@@ -51,6 +52,8 @@ type Options struct {
 	// Cache keeps the results of the tools plugins.NAME.cache opts in;
 	// nil keeps none.
 	Cache *resultcache.Cache
+	// Tasks keeps the records of tasks; nil keeps them in memory.
+	Tasks *taskstore.Store
 }
 
 // Server serves a registry's tools over MCP.
@@ -73,15 +76,19 @@ type Server struct {
 	frontState
 	inner http.Handler // the chain after the front door, shared by every Front
 
-	tasks taskTable // the tasks of the tasks extension, in memory
+	taskStore *taskstore.Store // the records of the tasks extension
+	live      liveTasks        // the tasks this process runs
 }
 
 // New registers every tool of reg with a new MCP server.
 func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 	opts.HTTP = opts.HTTP.WithDefaults()
-	s := &Server{log: log, opts: opts, reg: reg,
+	s := &Server{log: log, opts: opts, reg: reg, taskStore: opts.Tasks,
 		sessions: newTally("sessions", "http.max_sessions", opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerPrincipal),
 		streams:  newTally("event streams", "http.max_streams", opts.HTTP.MaxStreams, opts.HTTP.MaxStreamsPerPrincipal),
+	}
+	if s.taskStore == nil {
+		s.taskStore = taskstore.NewMemory()
 	}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "moat", Title: "moat", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: "Tools, resources and prompts served by moat from sandboxed WebAssembly plugins.",

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/moat-mcp/moat/abi"
 	"github.com/moat-mcp/moat/host/auth"
 	"github.com/moat-mcp/moat/host/internal/plugin"
+	"github.com/moat-mcp/moat/host/internal/taskstore"
 	"github.com/moat-mcp/moat/host/observe"
 	"github.com/moat-mcp/moat/host/policy"
 	"github.com/moat-mcp/moat/sandbox"
@@ -55,33 +55,22 @@ const (
 	MaxTasksKept    = 1000
 )
 
-// Task statuses.
-const (
-	taskWorking       = "working"
-	taskInputRequired = "input_required"
-	taskCompleted     = "completed"
-	taskFailed        = "failed"
-	taskCancelled     = "cancelled"
-)
-
-// task is one task: its record, and what its run waits on.
+// task is a task this process runs: what its run waits on. Its record
+// (status, result, pending input, answers) is in the task store, where
+// tasks/get, tasks/update and tasks/cancel read and write it, through this
+// moat or, on the shared store, another.
 type task struct {
 	id, principal, tool, plugin string
+	created                     time.Time
+	// quiet: a call to an optional tool that ends before it is revealed is
+	// the call's own answer, and its record is deleted: its end need not
+	// be written.
+	quiet bool
 
 	mu       sync.Mutex
-	status   string
-	message  string
-	created  time.Time
-	updated  time.Time
-	result   json.RawMessage // the CallToolResult of a completed task
-	rpcErr   *jsonrpc.Error  // the error of a failed task
-	pending  map[string]json.RawMessage
-	answers  map[string]json.RawMessage
-	answered chan struct{} // closed when every pending request is answered
 	cancel   context.CancelFunc
-
-	// Until the call's answer is written, the run's first outcome may
-	// be the call's own answer rather than a task's.
+	stopped  bool          // cancelled, or ended by another (its record says so)
+	wake     chan struct{} // poked when answers may have arrived
 	revealed bool
 	settled  chan struct{} // closed at the first outcome before revealed
 	sync     *taskOutcome
@@ -93,67 +82,48 @@ type taskOutcome struct {
 	rpcErr *jsonrpc.Error
 }
 
-func (t *task) terminal() bool {
-	return t.status == taskCompleted || t.status == taskFailed || t.status == taskCancelled
-}
-
-// taskTable holds every task of this moat.
-type taskTable struct {
+// liveTasks are the tasks this process runs, by id.
+type liveTasks struct {
 	mu    sync.Mutex
 	tasks map[string]*task
 }
 
-func (tt *taskTable) get(id, principal string) *task {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	t := tt.tasks[id]
-	if t == nil || t.principal != principal {
-		return nil // another's task answers as an unknown one
+func (l *liveTasks) add(t *task) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tasks == nil {
+		l.tasks = map[string]*task{}
 	}
-	if time.Since(t.created) > TaskTTL {
-		delete(tt.tasks, id)
-		return nil
-	}
-	return t
+	l.tasks[t.id] = t
 }
 
-// add stores a new task for principal, within the caps.
-func (tt *taskTable) add(t *task) error {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	if tt.tasks == nil {
-		tt.tasks = map[string]*task{}
-	}
-	running, kept := 0, 0
-	for id, o := range tt.tasks {
-		if time.Since(o.created) > TaskTTL {
-			delete(tt.tasks, id)
-			continue
-		}
-		if o.principal != t.principal {
-			continue
-		}
-		kept++
-		o.mu.Lock()
-		if !o.terminal() {
-			running++
-		}
-		o.mu.Unlock()
-	}
-	switch {
-	case running >= MaxTasksRunning:
-		return fmt.Errorf("you have %d tasks running, the most moat runs for one caller; wait for one to finish, or cancel one with tasks/cancel", running)
-	case kept >= MaxTasksKept:
-		return fmt.Errorf("moat keeps %d tasks of yours, the most it keeps for one caller; they expire %s after they were created", kept, TaskTTL)
-	}
-	tt.tasks[t.id] = t
-	return nil
+func (l *liveTasks) get(id string) *task {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tasks[id]
 }
 
-func (tt *taskTable) remove(id string) {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	delete(tt.tasks, id)
+func (l *liveTasks) remove(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.tasks, id)
+}
+
+// storeTimeout bounds one operation on the task store made outside a
+// request (the run's own writes), so that a store that does not answer
+// cannot hold a run for ever.
+const storeTimeout = 5 * time.Second
+
+// taskWatch is how often the run of a task on the shared store reads its
+// record, to see a cancel or answers delivered through another replica.
+var taskWatch = 250 * time.Millisecond
+
+func storeError(err error) *jsonrpc.Error {
+	var ce *taskstore.CapError
+	if errors.As(err, &ce) {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: ce.Msg}
+	}
+	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error() + "; try again once the store answers"}
 }
 
 // taskRequest is the part of a request body the task methods read. The
@@ -239,20 +209,50 @@ func (s *Server) serveTasks(w http.ResponseWriter, r *http.Request, v *view) boo
 		writeRPCError(w, http.StatusBadRequest, v.ID, needTasks(v.Method))
 		return true
 	}
-	t := s.tasks.get(req.Params.TaskID, principalID(p))
-	if t == nil {
-		writeRPCResponse(w, v.ID, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("no task %q: it never existed, expired, or is not yours", req.Params.TaskID)})
+	id, who := req.Params.TaskID, principalID(p)
+	unknown := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("no task %q: it never existed, expired, or is not yours", id)}
+	ctx := r.Context()
+	rec, err := s.taskStore.Get(ctx, id)
+	switch {
+	case err != nil:
+		writeRPCResponse(w, v.ID, nil, storeError(err))
+		return true
+	case rec == nil || rec.Principal != who:
+		writeRPCResponse(w, v.ID, nil, unknown) // another's task answers as an unknown one
 		return true
 	}
 	switch v.Method {
 	case "tasks/get":
-		writeRPCResponse(w, v.ID, t.detailed(), nil)
+		writeRPCResponse(w, v.ID, detailed(rec), nil)
+		return true
 	case "tasks/update":
-		t.deliver(req.Params.InputResponses)
-		writeRPCResponse(w, v.ID, map[string]string{"resultType": "complete"}, nil)
+		rec, err = s.taskStore.Update(ctx, id, func(r *taskstore.Record) bool { return deliver(r, req.Params.InputResponses) })
+		if err == nil && rec != nil && rec.Status == taskstore.InputRequired && len(rec.Pending) == 0 {
+			if tk := s.live.get(id); tk != nil {
+				tk.poke()
+			}
+		}
 	case "tasks/cancel":
-		t.cancelTask()
-		s.auditTask(f, p, t, "cancel", "cancelled", 0)
+		rec, err = s.taskStore.Update(ctx, id, func(r *taskstore.Record) bool {
+			if r.Terminal() {
+				return false
+			}
+			r.Status, r.Message, r.Updated, r.Pending, r.Answers = taskstore.Cancelled, "cancelled by the client", time.Now(), nil, nil
+			return true
+		})
+		if err == nil && rec != nil {
+			if tk := s.live.get(id); tk != nil {
+				tk.stop()
+			}
+			s.auditTask(f, p, rec.Tool, rec.Plugin, id, "cancel", "cancelled", 0)
+		}
+	}
+	switch {
+	case err != nil:
+		writeRPCResponse(w, v.ID, nil, storeError(err))
+	case rec == nil:
+		writeRPCResponse(w, v.ID, nil, unknown) // expired meanwhile
+	default:
 		writeRPCResponse(w, v.ID, map[string]string{"resultType": "complete"}, nil)
 	}
 	return true
@@ -342,11 +342,13 @@ func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, v *view, req *
 		}
 	}
 	now := time.Now()
-	tk := &task{id: newTaskID(), principal: principalID(p), tool: name, plugin: t.Plugin.Name,
-		status: taskWorking, created: now, updated: now, settled: make(chan struct{})}
-	if err := s.tasks.add(tk); err != nil {
+	tk := &task{id: newTaskID(), principal: principalID(p), tool: name, plugin: t.Plugin.Name, created: now,
+		quiet: mode == abi.TaskSupportOptional, settled: make(chan struct{}), wake: make(chan struct{}, 1)}
+	rec := &taskstore.Record{ID: tk.id, Principal: tk.principal, Tool: name, Plugin: t.Plugin.Name, Status: taskstore.Working,
+		Created: now, Updated: now, Expires: now.Add(TaskTTL), Owner: s.taskStore.Owner()}
+	if err := s.taskStore.Create(ctx, rec, MaxTasksRunning, MaxTasksKept); err != nil {
 		t.Plugin.Leave()
-		writeRPCResponse(w, v.ID, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: err.Error()})
+		writeRPCResponse(w, v.ID, nil, storeError(err))
 		return true
 	}
 	secrets := f.Secrets
@@ -359,7 +361,7 @@ func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, v *view, req *
 	if !s.calls.start(run) {
 		cancel()
 		t.Plugin.Leave()
-		s.tasks.remove(tk.id)
+		s.forget(tk)
 		writeRPCResponse(w, v.ID, toolError(errDraining), nil)
 		return true
 	}
@@ -369,10 +371,15 @@ func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, v *view, req *
 			meta[k] = raw
 		}
 	}
+	s.live.add(tk)
 	go func() {
 		defer s.calls.done(run)
 		defer t.Plugin.Leave()
+		defer s.live.remove(tk.id)
 		defer cancel()
+		if s.taskStore.Shared() {
+			go s.watchTask(runCtx, tk)
+		}
 		s.runTask(runCtx, f, p, tk, t, req.Params.Arguments, meta, round, caps, secrets)
 	}()
 
@@ -389,13 +396,13 @@ func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, v *view, req *
 	if out != nil {
 		switch {
 		case out.rpcErr != nil && mode == abi.TaskSupportOptional:
-			s.tasks.remove(tk.id)
+			s.forget(tk)
 			writeRPCResponse(w, v.ID, nil, out.rpcErr)
 			return true
 		case out.result != nil && out.result.InputRequests != nil:
 			// Input asked before the work began: the call's own
 			// input-required result, as without tasks.
-			s.tasks.remove(tk.id)
+			s.forget(tk)
 			if err := answerable(caps.capability, out.result.InputRequests); err != nil {
 				writeRPCError(w, http.StatusBadRequest, v.ID, err.(*jsonrpc.Error))
 				return true
@@ -409,14 +416,53 @@ func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, v *view, req *
 			writeRPCResponse(w, v.ID, withResultType(out.result, "input_required"), nil)
 			return true
 		case out.result != nil && mode == abi.TaskSupportOptional:
-			s.tasks.remove(tk.id)
+			s.forget(tk)
 			writeRPCResponse(w, v.ID, withResultType(out.result, "complete"), nil)
 			return true
 		}
 	}
-	s.auditTask(f, p, tk, "create", "task", 0)
-	writeRPCResponse(w, v.ID, tk.created2(), nil)
+	s.auditTask(f, p, name, tk.plugin, tk.id, "create", "task", 0)
+	if now, err := s.taskStore.Get(ctx, tk.id); err == nil && now != nil {
+		rec = now
+	}
+	writeRPCResponse(w, v.ID, createdResult(rec), nil)
 	return true
+}
+
+// forget deletes the record of a call that did not become a task.
+func (s *Server) forget(tk *task) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := s.taskStore.Delete(ctx, tk.id, tk.principal); err != nil {
+		s.log.Warn("a call that did not become a task left its record", "task", tk.id, "error", err)
+	}
+}
+
+// watchTask follows the record of a task this process runs on the shared
+// store, until the run ends: a cancel through another replica stops the
+// run, and answers delivered through another wake it.
+func (s *Server) watchTask(ctx context.Context, tk *task) {
+	t := time.NewTicker(taskWatch)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		rec, err := s.taskStore.Get(rctx, tk.id)
+		cancel()
+		switch {
+		case err != nil:
+			continue // the store is away: try again
+		case rec == nil || rec.Terminal():
+			tk.stop()
+			return
+		case rec.Status == taskstore.InputRequired && len(rec.Pending) == 0:
+			tk.poke()
+		}
+	}
 }
 
 // withResultType is a result as JSON with its resultType.
@@ -435,25 +481,27 @@ func withResultType(res *mcp.CallToolResult, resultType string) json.RawMessage 
 }
 
 // runTask runs a task's call, again for each round of input the plugin's
-// result asks for, and records how it ends.
+// result asks for, and records how it ends. Each call has the plugin's
+// limits.task_timeout rather than its limits.timeout.
 func (s *Server) runTask(ctx context.Context, f *Front, p *auth.Principal, tk *task, t *plugin.Tool, args json.RawMessage, meta map[string]any, round *plugin.Round, caps clientCaps, secrets *observe.Secrets) {
-	ctx = plugin.WithClientRequest(ctx, tk.clientRequest(caps, secrets))
+	ctx = sandbox.WithCallTimeout(ctx, t.Plugin.TaskTimeout(), "limits.task_timeout")
+	ctx = plugin.WithClientRequest(ctx, s.taskClientRequest(tk, caps, secrets))
 	start := time.Now()
 	for {
 		out, decoded, err := t.CallRound(ctx, args, meta, round)
-		if tk.wasCancelled() {
+		if tk.wasStopped() {
 			s.finishTask(f, p, tk, start, "cancelled")
 			return
 		}
 		if err != nil {
 			var proto *plugin.ProtocolError
 			if errors.As(err, &proto) {
-				tk.end(&taskOutcome{rpcErr: &jsonrpc.Error{Code: int64(proto.Code), Message: scrub(secrets, proto.Message)}})
+				s.endTask(tk, &taskOutcome{rpcErr: &jsonrpc.Error{Code: int64(proto.Code), Message: scrub(secrets, proto.Message)}})
 				s.finishTask(f, p, tk, start, "protocol_error")
 				return
 			}
-			if ctx.Err() != nil && !tk.wasCancelled() {
-				tk.end(&taskOutcome{rpcErr: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "moat stopped before the task finished"}})
+			if ctx.Err() != nil && !tk.wasStopped() {
+				s.endTask(tk, &taskOutcome{rpcErr: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: taskstore.StoppedMessage}})
 				s.finishTask(f, p, tk, start, "fault:canceled")
 				return
 			}
@@ -461,7 +509,7 @@ func (s *Server) runTask(ctx context.Context, f *Front, p *auth.Principal, tk *t
 			if kind := sandbox.KindName(err); kind != "" {
 				outcome = "fault:" + kind
 			}
-			tk.end(&taskOutcome{result: toolError(scrub(secrets, err.Error()))})
+			s.endTask(tk, &taskOutcome{result: toolError(scrub(secrets, err.Error()))})
 			s.finishTask(f, p, tk, start, outcome)
 			return
 		}
@@ -474,7 +522,7 @@ func (s *Server) runTask(ctx context.Context, f *Front, p *auth.Principal, tk *t
 			}
 		}
 		if decoded.InputRequests == nil {
-			tk.end(&taskOutcome{result: decoded})
+			s.endTask(tk, &taskOutcome{result: decoded})
 			outcome := "ok"
 			if decoded.IsError {
 				outcome = "tool_error"
@@ -484,20 +532,30 @@ func (s *Server) runTask(ctx context.Context, f *Front, p *auth.Principal, tk *t
 		}
 		// The plugin's result asks for input: the call's answer if the
 		// task is not revealed yet, else the task waits for it.
-		if !tk.ask(decoded) {
+		if !tk.settle(&taskOutcome{result: decoded}) {
 			return
 		}
 		if err := answerable(caps.capability, decoded.InputRequests); err != nil {
-			tk.end(&taskOutcome{rpcErr: err.(*jsonrpc.Error)})
+			s.endTask(tk, &taskOutcome{rpcErr: err.(*jsonrpc.Error)})
 			s.finishTask(f, p, tk, start, "missing_capability")
 			return
 		}
-		answers, ok := tk.await(ctx)
+		pending := map[string]json.RawMessage{}
+		for key, ir := range decoded.InputRequests {
+			b, err := json.Marshal(mcp.InputRequestMap{key: ir})
+			if err != nil {
+				continue
+			}
+			var one map[string]json.RawMessage
+			_ = json.Unmarshal(b, &one)
+			pending[key] = one[key]
+		}
+		answers, ok := s.askTask(ctx, tk, pending)
 		if !ok {
-			if tk.wasCancelled() {
+			if tk.wasStopped() {
 				s.finishTask(f, p, tk, start, "cancelled")
 			} else {
-				tk.end(&taskOutcome{rpcErr: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the task ended while it waited for input"}})
+				s.endTask(tk, &taskOutcome{rpcErr: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the task ended while it waited for input: " + taskstore.StoppedMessage}})
 				s.finishTask(f, p, tk, start, "fault:canceled")
 			}
 			return
@@ -518,136 +576,179 @@ func scrub(secrets *observe.Secrets, s string) string {
 func (s *Server) finishTask(f *Front, p *auth.Principal, tk *task, start time.Time, outcome string) {
 	d := time.Since(start)
 	s.opts.Metrics.ObserveToolCall(tk.plugin, tk.tool, outcome, d.Seconds())
-	s.auditTask(f, p, tk, "end", outcome, d)
+	s.auditTask(f, p, tk.tool, tk.plugin, tk.id, "end", outcome, d)
 }
 
-func (s *Server) auditTask(f *Front, p *auth.Principal, tk *task, what, outcome string, d time.Duration) {
+func (s *Server) auditTask(f *Front, p *auth.Principal, tool, plugin, id, what, outcome string, d time.Duration) {
 	if f.Audit == nil {
 		return
 	}
 	f.Audit.Record(observe.Record{
-		Time: time.Now(), Principal: principalID(p), Transport: s.transport, Method: "tasks/" + what, Tool: tk.tool, Plugin: tk.plugin,
-		Outcome: outcome, Reason: "task " + tk.id, DurationMS: float64(d.Microseconds()) / 1000,
+		Time: time.Now(), Principal: principalID(p), Transport: s.transport, Method: "tasks/" + what, Tool: tool, Plugin: plugin,
+		Outcome: outcome, Reason: "task " + id, DurationMS: float64(d.Microseconds()) / 1000,
 	}, nil)
 }
 
-// end records a task's final outcome.
-func (tk *task) end(o *taskOutcome) {
+// settle hands a run's outcome to the call that started it, if the task
+// is not revealed yet, and reports whether it was revealed: the outcome is
+// then the task's.
+func (tk *task) settle(o *taskOutcome) bool {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
-	if tk.status == taskCancelled {
-		return
+	if tk.revealed {
+		return true
 	}
-	if o.rpcErr != nil {
-		tk.status, tk.rpcErr = taskFailed, o.rpcErr
-	} else {
-		tk.status = taskCompleted
-		tk.result = withResultType(o.result, "complete")
-	}
-	tk.pending, tk.updated = nil, time.Now()
-	if !tk.revealed && tk.sync == nil {
+	if tk.sync == nil {
 		tk.sync = o
 		close(tk.settled)
 	}
+	return false
 }
 
-// ask turns a result that asks for input into the task's pending
-// requests. Before the task is revealed it is the call's answer instead,
-// and ask reports false: the run ends there.
-func (tk *task) ask(res *mcp.CallToolResult) bool {
+// endTask records a task's final outcome in its record, unless the record
+// has ended already (cancelled, or failed by a replica that found this one
+// gone); before the task is revealed the outcome is also the call's.
+func (s *Server) endTask(tk *task, o *taskOutcome) {
+	// A call to an optional tool that ends before it is revealed is
+	// answered as a call: its record is deleted, not ended.
 	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	if !tk.revealed {
+	if tk.quiet && !tk.revealed {
 		if tk.sync == nil {
-			tk.sync = &taskOutcome{result: res}
+			tk.sync = o
 			close(tk.settled)
 		}
+		tk.mu.Unlock()
+		return
+	}
+	tk.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	_, err := s.taskStore.Update(ctx, tk.id, func(r *taskstore.Record) bool {
+		if r.Terminal() {
+			return false
+		}
+		if o.rpcErr != nil {
+			data := o.rpcErr.Data
+			r.Status, r.Error = taskstore.Failed, &taskstore.Error{Code: o.rpcErr.Code, Message: o.rpcErr.Message, Data: data}
+		} else {
+			r.Status, r.Result = taskstore.Completed, withResultType(o.result, "complete")
+		}
+		r.Pending, r.Answers, r.Updated = nil, nil, time.Now()
+		return true
+	})
+	cancel()
+	if err != nil {
+		s.log.Error("a task ended but its end could not be recorded; it reads as running until it expires", "task", tk.id, "tool", tk.tool, "error", err)
+	}
+	tk.settle(o)
+}
+
+// askTask makes the task wait for input: its record input_required with
+// the pending requests, until tasks/update (here or on another replica)
+// has answered every one. It returns the answers, or false if the task
+// ended first (cancelled, moat stopping, expired).
+func (s *Server) askTask(ctx context.Context, tk *task, pending map[string]json.RawMessage) (map[string]json.RawMessage, bool) {
+	wctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	rec, err := s.taskStore.Update(wctx, tk.id, func(r *taskstore.Record) bool {
+		if r.Terminal() {
+			return false
+		}
+		r.Status, r.Pending, r.Answers, r.Updated = taskstore.InputRequired, pending, map[string]json.RawMessage{}, time.Now()
+		return true
+	})
+	cancel()
+	if err != nil {
+		s.log.Error("a task that waits for input could not record it", "task", tk.id, "tool", tk.tool, "error", err)
+		return nil, false
+	}
+	if rec == nil || rec.Terminal() {
+		tk.stop()
+		return nil, false
+	}
+	expiry := time.NewTimer(time.Until(rec.Expires))
+	defer expiry.Stop()
+	for {
+		select {
+		case <-tk.wake:
+		case <-ctx.Done():
+			return nil, false
+		case <-expiry.C:
+			return nil, false
+		}
+		var answers map[string]json.RawMessage
+		wctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		rec, err := s.taskStore.Update(wctx, tk.id, func(r *taskstore.Record) bool {
+			if r.Terminal() || r.Status != taskstore.InputRequired || len(r.Pending) > 0 {
+				return false
+			}
+			answers = r.Answers
+			r.Status, r.Answers, r.Pending, r.Updated = taskstore.Working, nil, nil, time.Now()
+			return true
+		})
+		cancel()
+		switch {
+		case err != nil:
+			continue // the store is away; the watcher wakes the run again
+		case rec == nil || rec.Terminal():
+			tk.stop()
+			return nil, false
+		case answers != nil:
+			return answers, true
+		}
+	}
+}
+
+// deliver takes the client's answers to a record's pending requests, and
+// reports whether it took any. Answers to nothing pending are ignored.
+func deliver(r *taskstore.Record, responses map[string]json.RawMessage) bool {
+	if r.Status != taskstore.InputRequired {
 		return false
 	}
-	tk.pending = map[string]json.RawMessage{}
-	for key, ir := range res.InputRequests {
-		b, err := json.Marshal(mcp.InputRequestMap{key: ir})
-		if err != nil {
-			continue
+	took := false
+	for key, resp := range responses {
+		if _, ok := r.Pending[key]; ok {
+			if r.Answers == nil {
+				r.Answers = map[string]json.RawMessage{}
+			}
+			r.Answers[key] = resp
+			delete(r.Pending, key)
+			took = true
 		}
-		var one map[string]json.RawMessage
-		_ = json.Unmarshal(b, &one)
-		tk.pending[key] = one[key]
 	}
-	tk.answers = map[string]json.RawMessage{}
-	tk.answered = make(chan struct{})
-	tk.status, tk.updated = taskInputRequired, time.Now()
-	return true
+	if took {
+		r.Updated = time.Now()
+	}
+	return took
 }
 
-// await waits until every pending request is answered, and returns the
-// answers; false if the task ended first.
-func (tk *task) await(ctx context.Context) (map[string]json.RawMessage, bool) {
-	tk.mu.Lock()
-	ch := tk.answered
-	tk.mu.Unlock()
-	timer := time.NewTimer(TaskTTL)
-	defer timer.Stop()
+// poke wakes a run that waits for answers, to look at its record.
+func (tk *task) poke() {
 	select {
-	case <-ch:
-	case <-ctx.Done():
-		return nil, false
-	case <-timer.C:
-		return nil, false
-	}
-	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	if tk.status == taskCancelled {
-		return nil, false
-	}
-	answers := tk.answers
-	tk.answers, tk.status, tk.updated = nil, taskWorking, time.Now()
-	return answers, true
-}
-
-// deliver takes the client's answers to pending requests; the task goes
-// on once every one is answered. Answers to nothing pending are ignored.
-func (tk *task) deliver(responses map[string]json.RawMessage) {
-	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	if tk.status != taskInputRequired {
-		return
-	}
-	for key, r := range responses {
-		if _, ok := tk.pending[key]; ok {
-			tk.answers[key] = r
-			delete(tk.pending, key)
-		}
-	}
-	tk.updated = time.Now()
-	if len(tk.pending) == 0 && tk.answered != nil {
-		close(tk.answered)
-		tk.answered = nil
+	case tk.wake <- struct{}{}:
+	default:
 	}
 }
 
-func (tk *task) cancelTask() {
+// stop ends the run of a task whose record has ended (cancelled through
+// this moat or another).
+func (tk *task) stop() {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
-	if tk.terminal() {
-		return
-	}
-	tk.status, tk.message, tk.updated, tk.pending = taskCancelled, "cancelled by the client", time.Now(), nil
+	tk.stopped = true
 	if tk.cancel != nil {
 		tk.cancel()
 	}
 }
 
-func (tk *task) wasCancelled() bool {
+func (tk *task) wasStopped() bool {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
-	return tk.status == taskCancelled
+	return tk.stopped
 }
 
-// clientRequest serves a task's blocking sample and elicit: the task
+// taskClientRequest serves a task's blocking sample and elicit: the task
 // reports input_required with the request, and the plugin waits for the
 // client's answer through tasks/update.
-func (tk *task) clientRequest(caps clientCaps, secrets *observe.Secrets) plugin.ClientRequest {
+func (s *Server) taskClientRequest(tk *task, caps clientCaps, secrets *observe.Secrets) plugin.ClientRequest {
 	n := 0
 	return func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 		if secrets != nil {
@@ -664,25 +765,22 @@ func (tk *task) clientRequest(caps clientCaps, secrets *observe.Secrets) plugin.
 		key := fmt.Sprintf("moat-%d", n)
 		tk.mu.Lock()
 		tk.revealed = true // a task that waits for input is a task
-		wire, _ := json.Marshal(map[string]any{"method": method, "params": json.RawMessage(params)})
-		tk.pending = map[string]json.RawMessage{key: wire}
-		tk.answers = map[string]json.RawMessage{}
-		tk.answered = make(chan struct{})
-		tk.status, tk.updated = taskInputRequired, time.Now()
 		tk.mu.Unlock()
-		answers, ok := tk.await(ctx)
+		wire, _ := json.Marshal(map[string]any{"method": method, "params": json.RawMessage(params)})
+		answers, ok := s.askTask(ctx, tk, map[string]json.RawMessage{key: wire})
 		if !ok {
-			return nil, ctx.Err()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, errors.New("the task ended while it waited for the client's answer")
 		}
 		return answers[key], nil
 	}
 }
 
-// created2 is the CreateTaskResult of a task.
-func (tk *task) created2() map[string]any {
-	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	m := tk.envelope()
+// createdResult is the CreateTaskResult of a task.
+func createdResult(rec *taskstore.Record) map[string]any {
+	m := envelope(rec)
 	m["resultType"] = "task"
 	// The answer to a tools/call: an empty content array keeps it a
 	// CallToolResult to a reader that knows nothing of tasks (the 2026-07-28
@@ -692,42 +790,35 @@ func (tk *task) created2() map[string]any {
 }
 
 // detailed is the tasks/get answer of a task.
-func (tk *task) detailed() map[string]any {
-	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	m := tk.envelope()
+func detailed(rec *taskstore.Record) map[string]any {
+	m := envelope(rec)
 	m["resultType"] = "complete"
-	switch tk.status {
-	case taskCompleted:
-		m["result"] = tk.result
-	case taskFailed:
-		m["error"] = tk.rpcErr
-	case taskInputRequired:
-		keys := make([]string, 0, len(tk.pending))
-		for k := range tk.pending {
-			keys = append(keys, k)
+	switch rec.Status {
+	case taskstore.Completed:
+		m["result"] = rec.Result
+	case taskstore.Failed:
+		m["error"] = rec.Error
+	case taskstore.InputRequired:
+		pending := rec.Pending
+		if pending == nil {
+			pending = map[string]json.RawMessage{}
 		}
-		sort.Strings(keys)
-		pending := make(map[string]json.RawMessage, len(keys))
-		for _, k := range keys {
-			pending[k] = tk.pending[k]
-		}
-		m["inputRequests"] = pending
+		m["inputRequests"] = pending // encoding/json sorts the keys
 	}
 	return m
 }
 
-func (tk *task) envelope() map[string]any {
+func envelope(rec *taskstore.Record) map[string]any {
 	m := map[string]any{
-		"taskId":         tk.id,
-		"status":         tk.status,
-		"createdAt":      tk.created.UTC().Format(time.RFC3339Nano),
-		"lastUpdatedAt":  tk.updated.UTC().Format(time.RFC3339Nano),
-		"ttlMs":          TaskTTL.Milliseconds(),
+		"taskId":         rec.ID,
+		"status":         rec.Status,
+		"createdAt":      rec.Created.UTC().Format(time.RFC3339Nano),
+		"lastUpdatedAt":  rec.Updated.UTC().Format(time.RFC3339Nano),
+		"ttlMs":          rec.Expires.Sub(rec.Created).Milliseconds(),
 		"pollIntervalMs": TaskPollInterval.Milliseconds(),
 	}
-	if tk.message != "" {
-		m["statusMessage"] = tk.message
+	if rec.Message != "" {
+		m["statusMessage"] = rec.Message
 	}
 	return m
 }
