@@ -130,6 +130,14 @@ func (s *Server) acquire() *Front {
 	}
 }
 
+// hold counts one more user of a Front its caller holds already, for work
+// that outlives the request it came with (a task's run); release ends it.
+func (f *Front) hold() {
+	f.mu.Lock()
+	f.users++
+	f.mu.Unlock()
+}
+
 func (f *Front) release() {
 	f.mu.Lock()
 	f.users--

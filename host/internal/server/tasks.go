@@ -372,7 +372,11 @@ func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, v *view, req *
 		}
 	}
 	s.live.add(tk)
+	// The run outlives this request: it keeps the Front it was admitted
+	// under (its audit log, its secrets) until it ends, as a call does.
+	f.hold()
 	go func() {
+		defer f.release()
 		defer s.calls.done(run)
 		defer t.Plugin.Leave()
 		defer s.live.remove(tk.id)
