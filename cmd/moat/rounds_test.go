@@ -198,3 +198,23 @@ func TestAuditCarriesTraceparent(t *testing.T) {
 		t.Fatalf("traceparent in the audit lines: %v and %v; want the valid one only", lines[0]["traceparent"], lines[1]["traceparent"])
 	}
 }
+
+// Lists and reads tell clients to keep them privately and for no time:
+// roles filter them by caller, and a reload changes them.
+func TestListsCarryPrivateStaleCacheHints(t *testing.T) {
+	needBuild(t)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(filepath.Dir(moatBin), "caps.wasm"), filepath.Join(dir, "caps.wasm"))
+	writeFile(t, filepath.Join(dir, "moat.yaml"), "plugins_dir: .\n")
+	srv := startHTTP(t, "--config", filepath.Join(dir, "moat.yaml"))
+	c := &taskClient{t: t, url: srv.url}
+	for _, method := range []string{"tools/list", "prompts/list", "resources/list"} {
+		a := c.do(method, "", map[string]any{})
+		if a.Error != nil {
+			t.Fatalf("%s: %+v", method, a.Error)
+		}
+		if string(a.Result["ttlMs"]) != "0" || string(a.Result["cacheScope"]) != `"private"` {
+			t.Errorf("%s: ttlMs %s, cacheScope %s; want 0 and private", method, a.Result["ttlMs"], a.Result["cacheScope"])
+		}
+	}
+}

@@ -55,7 +55,9 @@ func (c *taskClient) do(method, name string, params map[string]any) rpcAnswer {
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
 	req.Header.Set("Mcp-Method", method)
-	req.Header.Set("Mcp-Name", name)
+	if name != "" {
+		req.Header.Set("Mcp-Name", name)
+	}
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}

@@ -104,6 +104,14 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 			Completions: &mcp.CompletionCapabilities{},
 			Extensions:  map[string]any{TasksExtension: map[string]any{}},
 		},
+		// Cache hints of discovery, the lists and resources/read: what
+		// they answer depends on who asks (roles filter lists and reads)
+		// and changes with any reload, so only the caller's own client may
+		// keep it (private), and it is stale at once (ttlMs 0): a client
+		// asks again rather than serve a list a reload has changed.
+		SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) {
+			c.TTLMs, c.CacheScope = 0, "private"
+		},
 		CompletionHandler:  s.complete,
 		SubscribeHandler:   s.subscribe,
 		UnsubscribeHandler: s.unsubscribe,
