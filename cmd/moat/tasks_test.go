@@ -379,3 +379,22 @@ func TestTasksAcrossReplicas(t *testing.T) {
 		t.Fatalf("tasks/get with Redis stopped: %+v; want an error naming the store", a)
 	}
 }
+
+// The operator decides over the plugin's description, tool by tool
+// (plugins.NAME.task_support): a tool the plugin never offered as a task
+// can be required to run as one, and one it requires can be kept from it.
+func TestOperatorSetsTaskSupport(t *testing.T) {
+	needBuild(t)
+	config := taskConfig(t, "    task_support: {test_simple_text: required, failing_job: forbidden}\n")
+	srv := startHTTP(t, "--config", config)
+	ada := &taskClient{t: t, url: srv.url, key: "ada-key-0123456789", tasks: true}
+	id := ada.call("test_simple_text", map[string]any{})
+	if got := resultText(t, ada.poll(id, "completed")); !strings.Contains(got, "simple text") {
+		t.Fatalf("the task's result: %q", got)
+	}
+	plain := &taskClient{t: t, url: srv.url, key: "ada-key-0123456789"}
+	a := plain.do("tools/call", "failing_job", map[string]any{"name": "failing_job", "arguments": map[string]any{}})
+	if a.Error != nil || a.str("resultType") == "task" || !strings.Contains(string(a.Result["content"]), "the job failed") {
+		t.Fatalf("a required tool the operator forbids to run as a task, without the extension: %+v; want its result", a)
+	}
+}

@@ -108,6 +108,10 @@ type Plugin struct {
 	// Cache opts the plugin's read-only, idempotent tools into the result
 	// cache (see docs/CONFIG.md, result_cache).
 	Cache Cache `yaml:"cache"`
+	// TaskSupport sets, by the plugin's own tool name, whether a tool may
+	// run as a task (forbidden, optional or required), over what the
+	// plugin's description says.
+	TaskSupport map[string]string `yaml:"task_support"`
 }
 
 // Cache is a plugin's result cache: TTL for every tool that declares both

@@ -501,6 +501,7 @@ result_cache: {memory: 8MiB}
 		says       []string
 	}{
 		{"tool without ttl", "plugins: {weather: {cache: {tools: {now: {}}}}}", []string{"plugins.weather.cache.tools.now.ttl", "10s", "0 not to cache"}},
+		{"task support not a mode", "plugins: {weather: {task_support: {now: sometimes}}}", []string{"plugins.weather.task_support.now", `"sometimes"`, "forbidden, optional or required"}},
 		{"negative ttl", "plugins: {weather: {cache: {ttl: -1s}}}", []string{"plugins.weather.cache.ttl", "not a duration"}},
 		{"prefixed tool name", "plugins: {weather: {cache: {tools: {'weather now': {ttl: 1s}}}}}", []string{"plugins.weather.cache.tools.weather now", "without its prefix"}},
 		{"unknown key", "plugins: {weather: {cache: {tll: 1s}}}", []string{`unknown key "tll" in plugins.weather.cache`, "ttl, tools"}},

@@ -453,6 +453,17 @@ func (c *Config) validate() error {
 		if err := validateFS(key+".grants.fs", p.Grants.FS); err != nil {
 			return err
 		}
+		for _, tool := range slices.Sorted(maps.Keys(p.TaskSupport)) {
+			tk := key + ".task_support." + tool
+			if tool == "" || !namePattern.MatchString(tool) {
+				return fmt.Errorf("%s: a tool name may hold only letters, digits, '_', '-' and '.'; write the plugin's own name of the tool, without its prefix", tk)
+			}
+			switch v := p.TaskSupport[tool]; v {
+			case abi.TaskSupportForbidden, abi.TaskSupportOptional, abi.TaskSupportRequired:
+			default:
+				return fmt.Errorf("%s: %q is not forbidden, optional or required", tk, v)
+			}
+		}
 		for _, tool := range slices.Sorted(maps.Keys(p.Cache.Tools)) {
 			tk := key + ".cache.tools." + tool
 			if tool == "" || !namePattern.MatchString(tool) {

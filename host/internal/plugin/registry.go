@@ -92,6 +92,9 @@ type Spec struct {
 	Grants      config.Grants
 	// Cache is the operator's result cache setting for the plugin.
 	Cache config.Cache
+	// TaskSupport is the operator's task support by tool, over the
+	// plugin's description (plugins.NAME.task_support).
+	TaskSupport map[string]string
 	// MaxModuleSize bounds the module file (max_module_size); 0 means
 	// config.DefaultMaxModuleSize.
 	MaxModuleSize int64
@@ -196,8 +199,9 @@ func SpecFor(cfg *config.Config, name string, opts Options) Spec {
 		Name: name, Path: cfg.PluginPath(name), Prefix: cfg.PluginPrefix(name), Limits: SandboxLimits(cfg.PluginLimits(name)),
 		TaskTimeout: time.Duration(cfg.PluginLimits(name).TaskTimeout),
 		Breaker:     BreakerSettings{Failures: b.Failures, OpenFor: time.Duration(b.OpenFor), HalfOpenCalls: b.HalfOpenCalls},
-		Grants:      cfg.Plugins[name].Grants, Cache: cfg.Plugins[name].Cache, MaxModuleSize: int64(cfg.MaxModuleSize),
-		Host: opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets, Notify: opts.Notify,
+		Grants:      cfg.Plugins[name].Grants, Cache: cfg.Plugins[name].Cache, TaskSupport: cfg.Plugins[name].TaskSupport,
+		MaxModuleSize: int64(cfg.MaxModuleSize),
+		Host:          opts.Host, KV: opts.KV, Log: opts.Log, Metrics: opts.Metrics, Secrets: opts.Secrets, Notify: opts.Notify,
 	}
 }
 
@@ -499,7 +503,7 @@ func (r *Registry) Close(ctx context.Context) {
 func (p *Plugin) Same(q Spec, digest string) bool {
 	a, b := p.spec, q
 	return p.Digest == digest && a.Path == b.Path && a.Prefix == b.Prefix && a.Limits == b.Limits && a.TaskTimeout == b.TaskTimeout && a.Breaker == b.Breaker &&
-		reflect.DeepEqual(a.Grants, b.Grants) && reflect.DeepEqual(a.Cache, b.Cache)
+		reflect.DeepEqual(a.Grants, b.Grants) && reflect.DeepEqual(a.Cache, b.Cache) && maps.Equal(a.TaskSupport, b.TaskSupport)
 }
 
 // FileDigest is the hex SHA-256 of the module at path, as Plugin.Digest,

@@ -85,9 +85,21 @@ func (t *Tool) CallResult(ctx context.Context, args json.RawMessage, meta map[st
 
 // TaskSupport is how the tool may run as a task: abi.TaskSupportOptional,
 // abi.TaskSupportRequired, or "" when it may not.
+//
+// The operator's plugins.NAME.task_support for the tool, when set, decides
+// over the plugin's description.
 func (t *Tool) TaskSupport() string {
-	if e := t.Def.Execution; e != nil && (e.TaskSupport == abi.TaskSupportOptional || e.TaskSupport == abi.TaskSupportRequired) {
-		return e.TaskSupport
+	mode := ""
+	if e := t.Def.Execution; e != nil {
+		mode = e.TaskSupport
+	}
+	if t.Plugin != nil {
+		if m, ok := t.Plugin.spec.TaskSupport[t.Def.Name]; ok {
+			mode = m
+		}
+	}
+	if mode == abi.TaskSupportOptional || mode == abi.TaskSupportRequired {
+		return mode
 	}
 	return ""
 }
