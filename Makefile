@@ -128,7 +128,8 @@ FUZZ_TARGETS := FuzzDescription:./host/internal/plugin FuzzCallResult:./host/int
 	FuzzParse:./host/config FuzzHTTP:./host/internal/server \
 	FuzzFrontDoorView:./host/internal/server \
 	FuzzInstrument:./sandbox/internal/instrument \
-	FuzzResultDecodeAgrees:./host/internal/plugin
+	FuzzResultDecodeAgrees:./host/internal/plugin \
+	FuzzParseRequest:./sdk/go FuzzAppendString:./sdk/go
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \

@@ -37,7 +37,10 @@ func Describe() abi.Description {
 // Handle answers one moat_call request with the response JSON: the method's
 // result or a protocol error. The moat_call export calls it; tests of a
 // plugin may call it too, on any platform.
-func Handle(request []byte) []byte {
+func Handle(request []byte) []byte { return handle(nil, request) }
+
+// handle is Handle writing a tool's result into dst's array when it fits.
+func handle(dst, request []byte) []byte {
 	req, err := parseRequest(request)
 	if req.method == "" && err != nil {
 		return protocolError(abi.CodeInvalidParams, "malformed request: "+err.Error())
@@ -65,7 +68,7 @@ func Handle(request []byte) []byte {
 	if string(req.args) == "null" {
 		req.args = nil
 	}
-	call := &Call{Tool: req.name, Arguments: req.args, Meta: req.meta, RequestState: req.state}
+	call := &Call{Tool: tools[i].def.Name, Arguments: req.args, Meta: req.meta, RequestState: req.state}
 	if len(req.responses) > 0 && string(req.responses) != "null" {
 		if err := json.Unmarshal(req.responses, &call.InputResponses); err != nil {
 			return protocolError(abi.CodeInvalidParams, "malformed inputResponses: "+err.Error())
@@ -81,9 +84,9 @@ func Handle(request []byte) []byte {
 	if res.Content == nil {
 		res.Content = []abi.Content{}
 	}
-	b, err := appendResult(nil, res)
+	b, err := appendResult(dst, res)
 	if err != nil {
-		return protocolError(abi.CodeInternalError, fmt.Sprintf("tool %q: encoding its result: %v", req.name, err))
+		return protocolError(abi.CodeInternalError, fmt.Sprintf("tool %q: encoding its result: %v", call.Tool, err))
 	}
 	return b
 }

@@ -12,11 +12,15 @@ import (
 // Buffers the host holds pointers into. The ABI lets it use a moat_alloc
 // buffer until the call it is passed to returns, and a returned buffer until
 // the next call into the instance; keeping them here keeps the collector
-// off them.
+// off them. A request usually has one buffer, so a short list is cheaper
+// to keep than a map.
 var (
-	requests = map[uint32][]byte{} // moat_alloc buffers not yet passed back
-	response []byte                // what the last export returned
+	requests [][]byte // moat_alloc buffers not yet passed back
+	response []byte   // what the last export returned
 )
+
+// maxReusedResult is the largest result buffer kept for the next result.
+const maxReusedResult = 64 << 10
 
 func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
@@ -35,9 +39,8 @@ func moatAlloc(n int32) int32 {
 		return 0
 	}
 	b := make([]byte, max(n, 1)) // never a nil pointer, even for 0 bytes
-	p := addr(b)
-	requests[p] = b
-	return int32(p)
+	requests = append(requests, b)
+	return int32(addr(b))
 }
 
 //go:wasmexport moat_describe
@@ -51,10 +54,23 @@ func moatDescribe() int64 {
 
 //go:wasmexport moat_call
 func moatCall(ptr, n int32) int64 {
-	req, ok := requests[uint32(ptr)]
+	var req []byte
+	for _, b := range requests {
+		if addr(b) == uint32(ptr) {
+			req = b
+		}
+	}
 	clear(requests) // the host may not use any of them once this returns
-	if !ok || uint32(n) > uint32(len(req)) {
+	requests = requests[:0]
+	if req == nil || uint32(n) > uint32(len(req)) {
 		return respond(protocolError(abi.CodeInternalError, "moat_call: the request is not in a buffer from moat_alloc"))
 	}
-	return respond(Handle(req[:n]))
+	// The last result was the host's until it called in again: its buffer
+	// holds the next one, so that a call allocates no result buffer. A
+	// large one is let go rather than kept for the instance's life.
+	reuse := response[:0]
+	if cap(reuse) > maxReusedResult {
+		reuse = nil
+	}
+	return respond(handle(reuse, req[:n]))
 }

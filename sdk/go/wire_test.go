@@ -178,3 +178,46 @@ func BenchmarkHandleEcho(b *testing.B) {
 		Handle(req)
 	}
 }
+
+// The scans read eight bytes at a time: a byte that needs a look must be
+// found wherever it falls in the word, and in the tail after the last
+// whole word.
+func TestScansFindEveryByteInEveryPosition(t *testing.T) {
+	for _, special := range []string{`"`, `\`, "\n", "\x00", "\x1f", "\x7f", "é", "\xff", "\u2028"} {
+		for n := 0; n < 24; n++ {
+			for at := 0; at <= n; at++ {
+				s := strings.Repeat("a", at) + special + strings.Repeat("b", n-at)
+				got := appendString(nil, s)
+				want, _ := json.Marshal(s)
+				var g, w string
+				if err := json.Unmarshal(got, &g); err != nil {
+					t.Fatalf("appendString(%q) = %s: %v", s, got, err)
+				}
+				json.Unmarshal(want, &w)
+				if g != w {
+					t.Fatalf("appendString(%q) reads as %q, not %q", s, g, w)
+				}
+				// The same text as an argument, escaped as a client would.
+				args := `{"text":` + string(want) + `}`
+				v, found, err := stringMember([]byte(args), "text")
+				if err != nil || !found || v != w {
+					t.Fatalf("stringMember(%s) = %q, %v, %v; want %q", args, v, found, err, w)
+				}
+				// And unescaped, where JSON allows it: as raw bytes.
+				if special != `"` && special != `\` && special[0] >= 0x20 {
+					raw := `{"text":"` + s + `"}`
+					v, _, err := stringMember([]byte(raw), "text")
+					var ref struct{ Text string }
+					rerr := json.Unmarshal([]byte(raw), &ref)
+					if (err == nil) != (rerr == nil) || err == nil && v != ref.Text {
+						t.Fatalf("stringMember(%q) = %q, %v; encoding/json: %q, %v", raw, v, err, ref.Text, rerr)
+					}
+				} else if special[0] < 0x20 {
+					if _, _, err := stringMember([]byte(`{"text":"`+s+`"}`), "text"); err == nil {
+						t.Fatalf("a raw control character in %q was accepted", s)
+					}
+				}
+			}
+		}
+	}
+}
