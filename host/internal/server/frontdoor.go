@@ -37,6 +37,9 @@ func (s *Server) principal(ctx context.Context, extra *mcp.RequestExtra) *auth.P
 // the current one, held until the request is answered.
 func (s *Server) pinFront(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if reachesPlugin(method) {
+			reserveStack()
+		}
 		f := s.frontOf(req)
 		if f == nil {
 			f = s.acquire()
