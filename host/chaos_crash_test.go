@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -89,6 +90,13 @@ var servingURL = regexp.MustCompile(`url=(http://\S+/mcp)`)
 func serveBinary(t *testing.T, bin, cfg string) (string, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--config", cfg, "--listen", "127.0.0.1:0")
+	// moat refuses a MOAT_ variable that names no key: the chaos suite's
+	// own settings (MOAT_CHAOS_*, which make chaos sets) are not for it.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MOAT_CHAOS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

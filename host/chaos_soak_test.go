@@ -154,6 +154,17 @@ func TestChaosSoak(t *testing.T) {
 			t.Errorf("%s: breaker state %v and %v calls refused as quarantined within 2 minutes of calls; want its breaker to open and refuse calls", plugin, state, quarantined)
 		}
 	}
+	// How late the looping plugin was stopped past its 300ms deadline,
+	// under the whole soak: reported, since it moves with the machine;
+	// what is checked is that every timeout was measured.
+	_, metrics := h.get(t, "/metrics")
+	timeouts := metricIn(metrics, `moat_plugin_faults_total{kind="timeout",plugin="loop"}`)
+	observed := metricIn(metrics, `moat_deadline_overshoot_seconds_count{plugin="loop"}`)
+	if timeouts < 1 || observed != timeouts {
+		t.Errorf("loop: %v timeouts, %v of them in moat_deadline_overshoot_seconds; want every timeout measured", timeouts, observed)
+	}
+	t.Logf("deadline overshoot of the looping plugin under the soak, over %v timeouts: p50 at most %s, p99 at most %s",
+		observed, overshootQuantile(metrics, "loop", 0.5), overshootQuantile(metrics, "loop", 0.99))
 	for _, name := range []string{"echo", "kvstore"} {
 		if p, _ := h.health(t).plugin(name); p.Status != "serving" || p.Faults != 0 {
 			t.Errorf("healthy plugin %s after the soak: %+v", name, p)
@@ -167,4 +178,21 @@ func TestChaosSoak(t *testing.T) {
 	h.shutdown()
 	keysAreStored(t, h, redisStore, tr.keys)
 	settles(t, "after moat stopped", before, 5, 32<<20)
+}
+
+// overshootQuantile is the upper bound of the moat_deadline_overshoot_seconds
+// bucket that holds plugin's quantile q, as the exposition gives it.
+func overshootQuantile(exposition, plugin string, q float64) string {
+	total := metricIn(exposition, fmt.Sprintf(`moat_deadline_overshoot_seconds_count{plugin=%q}`, plugin))
+	if total <= 0 {
+		return "(no timeouts)"
+	}
+	for _, le := range []string{"0.0005", "0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.25", "0.5", "1"} {
+		n := metricIn(exposition, fmt.Sprintf(`moat_deadline_overshoot_seconds_bucket{plugin=%q,le=%q}`, plugin, le))
+		if n >= q*total {
+			secs, _ := strconv.ParseFloat(le, 64)
+			return time.Duration(secs * float64(time.Second)).String()
+		}
+	}
+	return "over 1s"
 }

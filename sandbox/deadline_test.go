@@ -20,14 +20,24 @@ func TestDeadlineStopsEveryShape(t *testing.T) {
 	for _, tool := range []string{"loop", "deep", "tree", "chain"} {
 		t.Run(tool, func(t *testing.T) {
 			ended := make(chan error, 1)
+			var took time.Duration
 			go func() {
+				start := time.Now()
 				_, err := p.Call(context.Background(), toolCall(tool, `{}`))
+				took = time.Since(start)
 				ended <- err
 			}()
 			select {
 			case err := <-ended:
 				if !errors.Is(err, sandbox.ErrTimeout) || !strings.Contains(err.Error(), "exceeded its 200ms deadline") {
 					t.Fatalf("%s: %v, want a timeout at 200ms", tool, err)
+				}
+				// How late the call ended is reported with the fault
+				// (moat_deadline_overshoot_seconds): after the deadline,
+				// and within the time the call took past it.
+				var f *sandbox.Fault
+				if !errors.As(err, &f) || f.Late <= 0 || f.Late > took-200*time.Millisecond {
+					t.Fatalf("%s: the fault says it ended %v late; the call took %v against a 200ms deadline", tool, f.Late, took)
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatalf("%s: still running 30s after its 200ms deadline", tool)

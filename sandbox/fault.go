@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Kinds of fault. A *Fault matches exactly one of them with errors.Is.
@@ -39,6 +40,10 @@ type Fault struct {
 	Kind   error  // one of ErrTimeout, ErrOutOfMemory, ...
 	Detail string // what happened, e.g. "call exceeded its 10s deadline"
 	Err    error  // the underlying wazero error, if any
+	// Late is, for a timeout, how long after its deadline the plugin's
+	// code was stopped: the timer's delay and the time to the plugin's
+	// next check.
+	Late time.Duration
 }
 
 func (f *Fault) Error() string {

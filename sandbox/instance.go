@@ -47,6 +47,9 @@ type instance struct {
 	// deadline raises the flag at the deadline of the armed call. It is
 	// made once and reset for each call, which allocates nothing.
 	deadline *time.Timer
+	// due is the armed call's deadline, for how late a timed-out call
+	// ended; zero when it has none.
+	due time.Time
 	// caller is the context whose cancellation ends the armed call, and
 	// stopCaller undoes the callback registered on it, if any.
 	caller     context.Context
@@ -136,7 +139,9 @@ func (inst *instance) arm(ctx, caller context.Context) {
 	inst.cause = nil
 	inst.flag.Set(0)
 	inst.mu.Unlock()
+	inst.due = time.Time{}
 	if d, ok := ctx.Deadline(); ok {
+		inst.due = d
 		inst.timers.Add(1)
 		if inst.deadline == nil {
 			inst.deadline = time.AfterFunc(time.Until(d), inst.onDeadline)
@@ -319,7 +324,11 @@ func (p *Plugin) timedOut(inst *instance, err error, export string) *Fault {
 	if inst != nil && inst.timeout > 0 {
 		d, setting = inst.timeout, inst.setting
 	}
-	return fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (%s)", what(export), d, setting)
+	f := fault(p.name, ErrTimeout, err, "%s exceeded its %v deadline (%s)", what(export), d, setting)
+	if inst != nil && !inst.due.IsZero() {
+		f.Late = max(time.Since(inst.due), 0)
+	}
+	return f
 }
 
 // classify turns an error from wazero into a Fault of the right kind.

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"runtime"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +35,9 @@ type Metrics struct {
 	// ToolCache counts the lookups of the result cache, for the tools it
 	// may serve: l1_hit (in process), l2_hit (Redis) or miss.
 	ToolCache *prometheus.CounterVec // plugin, tool, result
+	// DeadlineOvershoot is how late a timed-out call's plugin code was
+	// stopped, past its deadline.
+	DeadlineOvershoot *prometheus.HistogramVec // plugin
 }
 
 // PoolStats is one plugin's pool as the instance and memory gauges show it.
@@ -81,7 +85,10 @@ func NewMetrics(version string, pools func() []PoolStats, audit *Audit) *Metrics
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "moat_build_info",
 		Help: "Always 1; the labels say which moat this is."}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	reg.MustRegister(m.PluginRequests, m.ToolCache)
+	m.DeadlineOvershoot = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "moat_deadline_overshoot_seconds",
+		Help:    "How long after its deadline a timed-out plugin call was stopped: the timer's delay and the time to the plugin's next check.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}, []string{"plugin"})
+	reg.MustRegister(m.PluginRequests, m.ToolCache, m.DeadlineOvershoot)
 	reg.MustRegister(m.Requests, m.RequestDuration, m.ToolCalls, m.ToolCallDuration, m.PluginFaults, m.BreakerState,
 		m.QueueWait, m.Inflight, m.Rejected, m.RateLimited, m.AuthFailures, m.PluginsLoaded, m.Open, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -162,6 +169,15 @@ func (m *Metrics) Fault(plugin, kind string) {
 		return
 	}
 	m.PluginFaults.WithLabelValues(plugin, kind).Inc()
+}
+
+// Overshoot observes how late past its deadline a plugin's call was
+// stopped.
+func (m *Metrics) Overshoot(plugin string, late time.Duration) {
+	if m == nil {
+		return
+	}
+	m.DeadlineOvershoot.WithLabelValues(plugin).Observe(late.Seconds())
 }
 
 // Breaker sets a plugin's breaker state gauge.

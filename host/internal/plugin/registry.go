@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -76,6 +77,10 @@ func (p *Plugin) fault(err error) {
 	}
 	if kind != "canceled" && kind != "closed" {
 		p.metrics.Fault(p.Name, kind)
+	}
+	var f *sandbox.Fault
+	if errors.As(err, &f) && f.Kind == sandbox.ErrTimeout && f.Late > 0 {
+		p.metrics.Overshoot(p.Name, f.Late)
 	}
 }
 
