@@ -340,6 +340,9 @@ func (r *reloader) install(ctx context.Context, pl plan, failed int, front *fron
 		r.retire(ctx, p)
 	}
 	r.admin.Loaded(r.reg, failed)
+	if len(pl.loaded) > 0 {
+		releaseLoadGarbage()
+	}
 }
 
 // swapFront serves new requests under next, and closes what the old front
