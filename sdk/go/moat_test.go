@@ -117,6 +117,7 @@ func TestToolErrorsAreResults(t *testing.T) {
 		{toolCall("add", `{"a":"two"}`), `invalid arguments for tool "add"`},
 		{toolCall("add", `[1]`), `invalid arguments for tool "add"`},
 		{toolCall("boom", `{}`), `tool "boom" panicked: kaboom`},
+		{toolCall("add", `{"a":-1}`), "a is negative"}, // the panic is not the next call's
 	} {
 		res, perr := call(t, c.req)
 		if perr != nil || !res.IsError || len(res.Content) != 1 || !strings.Contains(res.Content[0].Text, c.want) {
