@@ -334,7 +334,7 @@ func renderInProcess(b *strings.Builder, benches map[string]goBench) {
 		{"BenchmarkSpin/no-deadline", "deadline off (benchmark only)"},
 	}
 	if d, ok := benches[spin[0].name]; ok {
-		w("**A CPU-bound plugin, with and without the deadline.** `bench/plugins/spin` runs a tight loop of %s xorshift rounds per call (`BenchmarkSpin`, laid into ./sandbox by `go test -overlay bench/deadline/overlay.json`, since the switch that turns the deadline off exists only in the sandbox's own tests). wazero's close-on-context-done, which ends a call at its deadline, checks at every loop iteration:\n\n", num(spinRounds, 0))
+		w("**A CPU-bound plugin, with and without the deadline.** `bench/plugins/spin` runs a tight loop of %s xorshift rounds per call (`BenchmarkSpin`, laid into ./sandbox by `go test -overlay bench/deadline/overlay.json`, since the switch that turns the deadline off exists only in the sandbox's own tests). moat's deadline check counts down at every loop iteration and function entry and calls into Go every 1,024 counts (docs/RATIONALE.md):\n\n", num(spinRounds, 0))
 		w("| call | ns/call |\n|---|---:|\n")
 		for _, s := range spin {
 			if g, ok := benches[s.name]; ok {
@@ -378,6 +378,15 @@ func renderAims(b *strings.Builder, res *results, benches map[string]goBench) {
 			w("| sandbox call at least 20x faster than Extism's (%s echo) | %s vs %s ns: %.1fx | %s |\n", map[string]string{"wat": "WAT", "go": "Go"}[lang], num(mo.NsPerOp, 0), num(ex.NsPerOp, 0), ex.NsPerOp/mo.NsPerOp, verdict(ex.NsPerOp >= 20*mo.NsPerOp))
 		}
 	}
+	renderSandboxAims(w, benches)
+	if g := gosdk; g != nil {
+		if gp, _ := g.peak(); gp > 0 {
+			w("| whole chain at least 1.3x (3)'s throughput (%s) | %s vs %s calls/s: %.2fx | %s |\n", g.Label, num(cp, 0), num(gp, 0), cp/gp, verdict(cp >= 1.3*gp))
+		}
+	}
+	if o := chain.Open; o != nil {
+		w("| p99 at most 5 ms at half of moat's peak rate | p99 %s ms at %s calls/s | %s |\n", ms(o.P99), num(res.OpenRate, 0), verdict(o.P99 <= 5 && o.ErrorRate() == 0))
+	}
 	if o := chain.Open; o != nil {
 		w("| p99 under 10 ms at half of moat's peak rate | p99 %s ms at %s calls/s | %s |\n", ms(o.P99), num(res.OpenRate, 0), verdict(o.P99 < 10 && o.ErrorRate() == 0))
 	}
@@ -398,6 +407,33 @@ func renderAims(b *strings.Builder, res *results, benches map[string]goBench) {
 		rate = float64(errs) / float64(calls)
 	}
 	w("| error rate under 0.1%% | %s of %s calls failed (%s) | %s |\n\n", num(float64(errs), 0), num(float64(calls), 0), pct(rate), verdict(rate < 0.001))
+}
+
+// renderSandboxAims writes the rows of the sandbox's own aims: one call of
+// a 100-byte echo through sandbox.Plugin.Call (BenchmarkCall in ./sandbox),
+// against Extism in the same binary, and the CPU-bound plugin.
+func renderSandboxAims(w func(string, ...any), benches map[string]goBench) {
+	if g, ok := benches["BenchmarkCall/wat"]; ok {
+		w("| sandbox call, WAT echo, at most 1.5 µs | %s ns | %s |\n", num(g.NsPerOp, 0), verdict(g.NsPerOp <= 1500))
+	}
+	if g, ok := benches["BenchmarkCall/go"]; ok {
+		w("| sandbox call, Go SDK echo, at most 12 µs | %s ns | %s |\n", num(g.NsPerOp, 0), verdict(g.NsPerOp <= 12000))
+	}
+	mo, ok1 := benches["BenchmarkEcho/moat/go"]
+	ex, ok2 := benches["BenchmarkEcho/extism/go"]
+	if ok1 && ok2 && mo.NsPerOp > 0 {
+		w("| sandbox call, Go echo, at least 3x faster than Extism's | %s vs %s ns: %.1fx | %s |\n", num(mo.NsPerOp, 0), num(ex.NsPerOp, 0), ex.NsPerOp/mo.NsPerOp, verdict(ex.NsPerOp >= 3*mo.NsPerOp))
+	}
+	for _, lang := range []string{"wat", "go"} {
+		if g, ok := benches["BenchmarkCall/"+lang]; ok {
+			w("| sandbox call, %s echo, at most 6 allocations | %s | %s |\n", map[string]string{"wat": "WAT", "go": "Go SDK"}[lang], num(g.AllocsPerOp, 0), verdict(g.AllocsPerOp <= 6))
+		}
+	}
+	d, ok1 := benches["BenchmarkSpin/deadline"]
+	n, ok2 := benches["BenchmarkSpin/no-deadline"]
+	if ok1 && ok2 && n.NsPerOp > 0 {
+		w("| CPU-bound plugin at most 1.3x the time without a deadline | %s vs %s ns: %.2fx | %s |\n", num(d.NsPerOp, 0), num(n.NsPerOp, 0), d.NsPerOp/n.NsPerOp, verdict(d.NsPerOp <= 1.3*n.NsPerOp))
+	}
 }
 
 // spinRounds is bench/deadline's spinRounds: the loop iterations of one
