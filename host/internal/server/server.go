@@ -233,7 +233,19 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 		// A call that comes back with answers to an input-required result
 		// carries the requestState moat signed: the plugin's own state, and
 		// the answers its blocking sample and elicit have had.
-		digest := argumentsDigest(req.Params.Arguments)
+		// The digest binds a round's state to the call's arguments. Most
+		// calls carry no state and end no round, so it is made only when
+		// one does: canonicalising the arguments cost 2.5% of moat's CPU.
+		var digest string
+		argsDigest := func() string {
+			if digest == "" {
+				digest = argumentsDigest(req.Params.Arguments)
+			}
+			return digest
+		}
+		if req.Params.RequestState != "" {
+			argsDigest()
+		}
 		st, err := openRound(f.StateKey, principalID(p), "tools/call", t.Name, digest, req.Params.RequestState)
 		if err != nil {
 			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "invalid_request_state", "", 0, req.Params.Arguments)
@@ -282,7 +294,7 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 		if rr != nil && rr.asked != "" {
 			// The plugin asked for an input it has no answer to yet: the
 			// round ends with the request, whatever the run did after.
-			res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, digest)
+			res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, argsDigest())
 			outcome := "input_required"
 			if ierr != nil {
 				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's %s: %v", rr.asked, ierr))
@@ -330,7 +342,7 @@ func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 				return nil, err
 			}
 			outcome := "input_required"
-			if res.RequestState, err = seal(f.StateKey, principalID(p), "tools/call", t.Name, digest, answers, res.RequestState); err != nil {
+			if res.RequestState, err = seal(f.StateKey, principalID(p), "tools/call", t.Name, argsDigest(), answers, res.RequestState); err != nil {
 				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's input requests: %v", err))
 			}
 			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
