@@ -61,7 +61,7 @@ func handle(dst, request []byte) []byte {
 	if err != nil {
 		return protocolError(abi.CodeInvalidParams, "malformed tools/call request: "+err.Error())
 	}
-	i, ok := index[req.name]
+	i, ok := findTool(req.name)
 	if !ok {
 		return protocolError(abi.CodeInvalidParams, fmt.Sprintf("unknown tool %q", req.name))
 	}
@@ -89,6 +89,22 @@ func handle(dst, request []byte) []byte {
 		return protocolError(abi.CodeInternalError, fmt.Sprintf("tool %q: encoding its result: %v", call.Tool, err))
 	}
 	return b
+}
+
+// findTool is the index of the tool named name. A plugin has a handful of
+// tools, and comparing their names is cheaper in WebAssembly than hashing
+// one for the map, which is for plugins with many.
+func findTool(name string) (int, bool) {
+	if len(tools) > 8 {
+		i, ok := index[name]
+		return i, ok
+	}
+	for i := range tools {
+		if tools[i].def.Name == name {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // inputRequired is the wire form of a result that asks for input: no

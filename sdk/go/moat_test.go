@@ -203,3 +203,22 @@ func TestHostStubsAndErrors(t *testing.T) {
 		t.Error("cancelled outside a host")
 	}
 }
+
+// A plugin with a handful of tools finds them by name in a list, one with
+// many through the map; both find every tool and no other.
+func TestToolsAreFoundHoweverMany(t *testing.T) {
+	setup(t)
+	first := fmt.Sprintf("t%d", len(tools))
+	for n := len(tools); n < 12; n++ {
+		name := fmt.Sprintf("t%d", n)
+		AddRawTool(ToolDef{Name: name}, func(c *Call) (*abi.CallToolResult, error) { return Text(c.Tool), nil })
+		for _, want := range []string{first, name} {
+			if res, perr := call(t, toolCall(want, `{}`)); perr != nil || res.Content[0].Text != want {
+				t.Fatalf("with %d tools, %s: %+v %+v", len(tools), want, res, perr)
+			}
+		}
+		if _, perr := call(t, toolCall("nope", `{}`)); perr == nil || !strings.Contains(perr.Message, `unknown tool "nope"`) {
+			t.Fatalf("with %d tools, an unknown tool: %+v", len(tools), perr)
+		}
+	}
+}
