@@ -207,6 +207,14 @@ func hasStop(x uint64) bool {
 	return (zero(x^(ones*'"')) | zero(x^(ones*'\\')) | (x-ones*0x20)&^x&highs | x&highs) != 0
 }
 
+// word is the first eight bytes of s, little-endian, as
+// binary.LittleEndian.Uint64 reads them from a slice.
+func word(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // rawString returns the next string, quotes and escapes included; plain
 // reports that it holds neither escapes nor non-ASCII bytes.
 func (r *reader) rawString() (raw []byte, plain bool, err error) {
@@ -396,8 +404,7 @@ func appendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs escaping or checking.
-		for i+8 <= len(s) && !hasStop(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+		for i+8 <= len(s) && !hasStop(word(s[i:])) {
 			i += 8
 		}
 		if i >= len(s) {

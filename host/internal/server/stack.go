@@ -1,5 +1,7 @@
 package server
 
+import "github.com/moat-mcp/moat/abi"
+
 // A request runs on a goroutine the go-sdk starts for it, with a small
 // stack. A call that reaches a plugin goes deep: moat's middleware and
 // tool handler (large frames), schema validation (recursive), the sandbox.
@@ -14,10 +16,10 @@ package server
 const callStack = 48 << 10
 
 // reachesPlugin reports whether method is one moat serves by calling a
-// plugin.
+// plugin: the methods of moat_call.
 func reachesPlugin(method string) bool {
 	switch method {
-	case "tools/call", "resources/read", "prompts/get", "completion/complete":
+	case abi.MethodToolsCall, abi.MethodResourcesRead, abi.MethodPromptsGet, abi.MethodComplete:
 		return true
 	}
 	return false

@@ -332,6 +332,8 @@ func (f *rootFile) Pread(buf []byte, off int64) (int, experimentalsys.Errno) {
 	return n, errno(err)
 }
 
+// Seek has the signature of wazero's experimentalsys.File, not io.Seeker's,
+// which is why go vet's stdmethods check is off for this package (make vet).
 func (f *rootFile) Seek(offset int64, whence int) (int64, experimentalsys.Errno) {
 	n, err := f.f.Seek(offset, whence)
 	return n, errno(err)
