@@ -1,13 +1,17 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-mcp/moat/host/auth"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Admission: what a client may hold open. A session (2025-11-25) holds a
@@ -117,7 +121,11 @@ func (s *Server) admit(next http.Handler) http.Handler {
 				return
 			}
 			next.ServeHTTP(w, r)
-			s.book.opened(s, w.Header().Get("Mcp-Session-Id"), id)
+			user := ""
+			if ti := sdkauth.TokenInfoFromContext(r.Context()); ti != nil {
+				user = ti.UserID
+			}
+			s.book.opened(s, w.Header().Get("Mcp-Session-Id"), id, user)
 			s.book.prune(s, pruneEvery)
 		case r.Method == http.MethodDelete:
 			next.ServeHTTP(w, r)
@@ -128,22 +136,92 @@ func (s *Server) admit(next http.Handler) http.Handler {
 	})
 }
 
-// sessionBook remembers who opened each session, so that its place goes
-// back to its principal when it ends. The go-sdk says nothing when a
-// session ends (by DELETE, by http.session_timeout, at shutdown), so the
-// book asks it: at once after a DELETE, and otherwise at most once every
-// pruneEvery while sessions are opened, and every pruneRefusing before a
-// session is refused. It holds no goroutine per session.
+// sessionBook keeps what moat knows of each 2025-11-25 session: who opened
+// it, so that its place goes back to its principal when it ends; the
+// go-sdk's session once its client has initialized it; and when it was last
+// used. moat, not the go-sdk, closes a session idle past
+// http.session_timeout, since calls it answers itself (see fastCall) never
+// reach the go-sdk's own idle timer. One timer sweeps every session, armed
+// only while there are some: the book holds no goroutine per session.
+//
+// A session also ends by DELETE and at shutdown, which the go-sdk does not
+// announce: the book asks it at once after a DELETE, and otherwise at most
+// once every pruneEvery while sessions are opened, and every pruneRefusing
+// before a session is refused.
 type sessionBook struct {
 	mu        sync.Mutex
 	owners    map[string]string // session id → principal id
 	lastPrune time.Time
+	entries   sync.Map // session id → *sessionEntry
+	sweep     *time.Timer
+}
+
+// sessionEntry is one session as the book knows it.
+type sessionEntry struct {
+	// ss is the go-sdk's session, set when its client sent
+	// notifications/initialized.
+	ss atomic.Pointer[mcp.ServerSession]
+	// user is the TokenInfo user the session was opened by, which every
+	// request to it must carry as well, as the go-sdk requires; written
+	// before opened is set.
+	user   string
+	opened atomic.Bool
+	// logs is set once the client asked for log messages
+	// (logging/setLevel): they go out on a call's own stream.
+	logs atomic.Bool
+	// active counts the requests in progress; last is when the last one
+	// ended (unix nanoseconds).
+	active atomic.Int64
+	last   atomic.Int64
+
+	mu    sync.Mutex
+	calls map[string]context.CancelFunc // calls moat answers itself, by request id
 }
 
 const (
 	pruneEvery    = time.Second
 	pruneRefusing = 100 * time.Millisecond
 )
+
+// entry is the book's record of session sid, nil if it has none.
+func (b *sessionBook) entry(sid string) *sessionEntry {
+	if sid == "" {
+		return nil
+	}
+	if e, ok := b.entries.Load(sid); ok {
+		return e.(*sessionEntry)
+	}
+	return nil
+}
+
+// record finds or makes the entry of sid, and arms the sweep.
+func (b *sessionBook) record(s *Server, sid string) *sessionEntry {
+	e, loaded := b.entries.LoadOrStore(sid, new(sessionEntry))
+	entry := e.(*sessionEntry)
+	if !loaded {
+		entry.last.Store(time.Now().UnixNano())
+		b.mu.Lock()
+		b.armSweep(s)
+		b.mu.Unlock()
+	}
+	return entry
+}
+
+// initialized records the go-sdk's session once its client initialized it.
+func (b *sessionBook) initialized(s *Server, ss *mcp.ServerSession) {
+	if sid := ss.ID(); sid != "" && live(s, sid) {
+		b.record(s, sid).ss.Store(ss)
+	}
+}
+
+// begin counts a request to the session as in progress.
+func (e *sessionEntry) begin() { e.active.Add(1) }
+
+// end counts it done, and the session idle from now if it was the last.
+func (e *sessionEntry) end() {
+	e.last.Store(time.Now().UnixNano())
+	e.active.Add(-1)
+}
 
 // live reports whether the go-sdk holds session sid.
 func live(s *Server, sid string) bool {
@@ -156,12 +234,16 @@ func live(s *Server, sid string) bool {
 }
 
 // opened keeps the place principal id took for the request that may have
-// opened session sid, or gives it back when no session stayed open.
-func (b *sessionBook) opened(s *Server, sid, id string) {
+// opened session sid, or gives it back when no session stayed open. user
+// is the TokenInfo user of that request.
+func (b *sessionBook) opened(s *Server, sid, id, user string) {
 	if sid == "" || !live(s, sid) {
 		s.sessions.release(id)
 		return
 	}
+	e := b.record(s, sid)
+	e.user = user
+	e.opened.Store(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.owners == nil {
@@ -175,12 +257,19 @@ func (b *sessionBook) opened(s *Server, sid, id string) {
 func (b *sessionBook) deleted(s *Server, sid string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if id, ok := b.owners[sid]; ok && !live(s, sid) {
-		b.forget(s, sid, id)
+	if !live(s, sid) {
+		b.forget(s, sid)
 	}
 }
 
-func (b *sessionBook) forget(s *Server, sid, id string) {
+// forget drops session sid from the book, giving its place back. b.mu is
+// held.
+func (b *sessionBook) forget(s *Server, sid string) {
+	b.entries.Delete(sid)
+	id, ok := b.owners[sid]
+	if !ok {
+		return
+	}
 	delete(b.owners, sid)
 	s.sessions.release(id)
 	s.opts.Metrics.OpenAdd("sessions", -1)
@@ -200,11 +289,62 @@ func (b *sessionBook) prune(s *Server, every time.Duration) bool {
 		alive[ss.ID()] = true
 	}
 	freed := false
-	for sid, id := range b.owners {
+	for sid := range b.owners {
 		if !alive[sid] {
-			b.forget(s, sid, id)
+			b.forget(s, sid)
 			freed = true
 		}
 	}
 	return freed
+}
+
+// sweepEvery is how often the book looks for idle sessions: a quarter of
+// the timeout, so that one ends between timeout and 1.25 times it, and at
+// most a minute.
+func sweepEvery(timeout time.Duration) time.Duration {
+	return min(max(timeout/4, time.Millisecond), time.Minute)
+}
+
+// armSweep starts the sweep's timer if it is not running. b.mu is held.
+func (b *sessionBook) armSweep(s *Server) {
+	timeout := time.Duration(s.opts.HTTP.SessionTimeout)
+	if timeout <= 0 || b.sweep != nil {
+		return
+	}
+	b.sweep = time.AfterFunc(sweepEvery(timeout), func() { b.sweepIdle(s, timeout) })
+}
+
+// sweepIdle closes the sessions with no request in progress that have been
+// idle for timeout, and arms the timer again while any are left.
+func (b *sessionBook) sweepIdle(s *Server, timeout time.Duration) {
+	cutoff := time.Now().Add(-timeout).UnixNano()
+	var idle []string
+	b.entries.Range(func(k, v any) bool {
+		if e := v.(*sessionEntry); e.active.Load() == 0 && e.last.Load() < cutoff {
+			idle = append(idle, k.(string))
+		}
+		return true
+	})
+	if len(idle) > 0 {
+		closing := make(map[string]bool, len(idle))
+		for _, sid := range idle {
+			closing[sid] = true
+		}
+		for ss := range s.mcp.Sessions() {
+			if closing[ss.ID()] {
+				ss.Close()
+			}
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, sid := range idle {
+		b.forget(s, sid)
+	}
+	b.sweep = nil
+	empty := true
+	b.entries.Range(func(any, any) bool { empty = false; return false })
+	if !empty {
+		b.armSweep(s)
+	}
 }

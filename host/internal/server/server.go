@@ -76,6 +76,10 @@ type Server struct {
 	frontState
 	inner http.Handler // the chain after the front door, shared by every Front
 
+	// direct is the receiving middleware around callTool, for the calls
+	// moat answers without the go-sdk (fastCall).
+	direct mcp.MethodHandler
+
 	taskStore *taskstore.Store // the records of the tasks extension
 	live      liveTasks        // the tasks this process runs
 }
@@ -112,6 +116,7 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 		SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) {
 			c.TTLMs, c.CacheScope = 0, "private"
 		},
+		InitializedHandler: func(_ context.Context, req *mcp.InitializedRequest) { s.book.initialized(s, req.Session) },
 		CompletionHandler:  s.complete,
 		SubscribeHandler:   s.subscribe,
 		UnsubscribeHandler: s.unsubscribe,
@@ -119,6 +124,7 @@ func New(reg *plugin.Registry, log hclog.Logger, opts Options) *Server {
 	s.SetFront(&Front{Auth: opts.Auth, Policy: opts.Policy, Audit: opts.Audit, Secrets: opts.Secrets, Fallback: opts.Fallback,
 		AllowedOrigins: opts.HTTP.AllowedOrigins, MaxBody: opts.HTTP.MaxBody, MaxInflight: opts.MaxInflight, StateKey: opts.StateKey, Registry: reg})
 	s.mcp.AddReceivingMiddleware(s.pinFront, s.frontDoor, s.filterFeatures)
+	s.direct = s.pinFront(s.frontDoor(s.filterFeatures(s.callToolMethod)))
 	for _, p := range reg.Plugins() {
 		for _, t := range p.Tools {
 			s.mcp.AddTool(mcpTool(t), s.handler(t))
@@ -187,186 +193,200 @@ func enter[T any](s *Server, ctx context.Context, find func(*plugin.Registry) (T
 	return zero, false
 }
 
+// handler is the go-sdk's handler of the tool registered.
 func (s *Server) handler(registered *plugin.Tool) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		t, ok := s.route(ctx, registered.Name)
-		if !ok {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", registered.Name)}
-		}
-		defer t.Plugin.Leave()
-		f := frontFrom(ctx)
-		p := s.principal(ctx, req.GetExtra())
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		run := &running{tool: t.Name, plugin: t.Plugin.Name, principal: principalID(p), since: time.Now(), cancel: cancel}
-		if !s.calls.start(run) {
-			s.opts.Metrics.Reject("draining")
-			return toolError(errDraining), nil
-		}
-		defer s.calls.done(run)
-		if n := s.inflight.Add(1); f.MaxInflight > 0 && n > int64(f.MaxInflight) {
-			s.inflight.Add(-1)
-			s.opts.Metrics.Reject("max_inflight")
-			return toolError(fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", f.MaxInflight)), nil
-		}
-		defer s.inflight.Add(-1)
-		s.opts.Metrics.InflightAdd(1)
-		defer s.opts.Metrics.InflightAdd(-1)
+		return s.callTool(ctx, registered.Name, req)
+	}
+}
 
-		secrets := f.Secrets
-		if secrets != nil && p != nil && p.Token != "" {
-			secrets = secrets.WithExtra(p.Token)
+// callToolMethod ends the receiving middleware for the calls moat answers
+// without the go-sdk (fastCall), as the go-sdk's dispatch ends it for the
+// others: it runs the tool req names.
+func (s *Server) callToolMethod(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
+	call := req.(*mcp.CallToolRequest)
+	return s.callTool(ctx, call.Params.Name, call)
+}
+
+// callTool runs tool name for req.
+func (s *Server) callTool(ctx context.Context, name string, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	t, ok := s.route(ctx, name)
+	if !ok {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
+	}
+	defer t.Plugin.Leave()
+	f := frontFrom(ctx)
+	p := s.principal(ctx, req.GetExtra())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	run := &running{tool: t.Name, plugin: t.Plugin.Name, principal: principalID(p), since: time.Now(), cancel: cancel}
+	if !s.calls.start(run) {
+		s.opts.Metrics.Reject("draining")
+		return toolError(errDraining), nil
+	}
+	defer s.calls.done(run)
+	if n := s.inflight.Add(1); f.MaxInflight > 0 && n > int64(f.MaxInflight) {
+		s.inflight.Add(-1)
+		s.opts.Metrics.Reject("max_inflight")
+		return toolError(fmt.Sprintf("moat is running its limit of %d calls at once (max_inflight); retry in a moment", f.MaxInflight)), nil
+	}
+	defer s.inflight.Add(-1)
+	s.opts.Metrics.InflightAdd(1)
+	defer s.opts.Metrics.InflightAdd(-1)
+
+	secrets := f.Secrets
+	if secrets != nil && p != nil && p.Token != "" {
+		secrets = secrets.WithExtra(p.Token)
+	}
+	if session := req.Session; session != nil {
+		ctx = plugin.WithClientRequest(ctx, clientRequest(session, secrets))
+		ctx = plugin.WithClientLog(ctx, func(level abi.LogLevel, name, msg string) {
+			// ABI v1 promises plugin logs to clients that asked for them;
+			// MCP deprecates logging only from 2026-07-28, for which the
+			// SDK sends nothing.
+			if secrets != nil {
+				msg = secrets.Scrub(msg)
+			}
+			//lint:ignore SA1019 see above
+			_ = session.Log(ctx, &mcp.LoggingMessageParams{Level: mcpLevel(level), Logger: name, Data: msg})
+		})
+	}
+	// A call that comes back with answers to an input-required result
+	// carries the requestState moat signed: the plugin's own state, and
+	// the answers its blocking sample and elicit have had.
+	// The digest binds a round's state to the call's arguments. Most
+	// calls carry no state and end no round, so it is made only when
+	// one does: canonicalising the arguments cost 2.5% of moat's CPU.
+	var digest string
+	argsDigest := func() string {
+		if digest == "" {
+			digest = argumentsDigest(req.Params.Arguments)
 		}
+		return digest
+	}
+	if req.Params.RequestState != "" {
+		argsDigest()
+	}
+	st, err := openRound(f.StateKey, principalID(p), "tools/call", t.Name, digest, req.Params.RequestState)
+	if err != nil {
+		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "invalid_request_state", "", 0, req.Params.Arguments)
+		return nil, err
+	}
+	round, err := pluginRound(st, req.Params.InputResponses)
+	if err != nil {
+		return nil, err
+	}
+	var rr *rounds
+	if sessionless(req.Session) {
+		rr = replay(st, req.Params.InputResponses)
+		rr.caps = req.ClientCapabilities()
+		var end context.CancelCauseFunc
+		ctx, end = context.WithCancelCause(ctx)
+		defer end(nil)
+		rr.end, rr.secrets = end, secrets
+		ctx = plugin.WithClientRequest(ctx, rr.request)
+	}
+	meta := pluginMeta(req.Params.Meta)
+	var used *plugin.Usage
+	cacheKey := s.cacheKey(t, req, meta)
+	if cacheKey != "" {
+		if res, ok := s.fromCache(ctx, p, t, cacheKey, secrets, req.Params.Arguments); ok {
+			return res, nil
+		}
+		ctx, used = plugin.WithUsage(ctx)
+	}
+	if tok := req.Params.GetProgressToken(); tok != nil {
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["progressToken"] = tok
 		if session := req.Session; session != nil {
-			ctx = plugin.WithClientRequest(ctx, clientRequest(session, secrets))
-			ctx = plugin.WithClientLog(ctx, func(level abi.LogLevel, name, msg string) {
-				// ABI v1 promises plugin logs to clients that asked for them;
-				// MCP deprecates logging only from 2026-07-28, for which the
-				// SDK sends nothing.
+			ctx = plugin.WithClientProgress(ctx, func(progress, total float64, msg string) {
 				if secrets != nil {
 					msg = secrets.Scrub(msg)
 				}
-				//lint:ignore SA1019 see above
-				_ = session.Log(ctx, &mcp.LoggingMessageParams{Level: mcpLevel(level), Logger: name, Data: msg})
+				_ = session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: progress, Total: total, Message: msg})
 			})
 		}
-		// A call that comes back with answers to an input-required result
-		// carries the requestState moat signed: the plugin's own state, and
-		// the answers its blocking sample and elicit have had.
-		// The digest binds a round's state to the call's arguments. Most
-		// calls carry no state and end no round, so it is made only when
-		// one does: canonicalising the arguments cost 2.5% of moat's CPU.
-		var digest string
-		argsDigest := func() string {
-			if digest == "" {
-				digest = argumentsDigest(req.Params.Arguments)
-			}
-			return digest
-		}
-		if req.Params.RequestState != "" {
-			argsDigest()
-		}
-		st, err := openRound(f.StateKey, principalID(p), "tools/call", t.Name, digest, req.Params.RequestState)
-		if err != nil {
-			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "invalid_request_state", "", 0, req.Params.Arguments)
-			return nil, err
-		}
-		round, err := pluginRound(st, req.Params.InputResponses)
-		if err != nil {
-			return nil, err
-		}
-		var rr *rounds
-		if sessionless(req.Session) {
-			rr = replay(st, req.Params.InputResponses)
-			rr.caps = req.ClientCapabilities()
-			var end context.CancelCauseFunc
-			ctx, end = context.WithCancelCause(ctx)
-			defer end(nil)
-			rr.end, rr.secrets = end, secrets
-			ctx = plugin.WithClientRequest(ctx, rr.request)
-		}
-		meta := pluginMeta(req.Params.Meta)
-		var used *plugin.Usage
-		cacheKey := s.cacheKey(t, req, meta)
-		if cacheKey != "" {
-			if res, ok := s.fromCache(ctx, p, t, cacheKey, secrets, req.Params.Arguments); ok {
-				return res, nil
-			}
-			ctx, used = plugin.WithUsage(ctx)
-		}
-		if tok := req.Params.GetProgressToken(); tok != nil {
-			if meta == nil {
-				meta = map[string]any{}
-			}
-			meta["progressToken"] = tok
-			if session := req.Session; session != nil {
-				ctx = plugin.WithClientProgress(ctx, func(progress, total float64, msg string) {
-					if secrets != nil {
-						msg = secrets.Scrub(msg)
-					}
-					_ = session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: progress, Total: total, Message: msg})
-				})
-			}
-		}
-		start := time.Now()
-		out, decoded, err := t.CallRound(ctx, req.Params.Arguments, meta, round)
-		elapsed := time.Since(start)
-		if rr != nil && rr.asked != "" {
-			// The plugin asked for an input it has no answer to yet: the
-			// round ends with the request, whatever the run did after.
-			res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, argsDigest())
-			outcome := "input_required"
-			if ierr != nil {
-				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's %s: %v", rr.asked, ierr))
-			}
-			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
-			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
-			return res, nil
-		}
-		if err != nil {
-			res, outcome, err := s.failed(t, err, elapsed, secrets)
-			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
-			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
-			return res, err
-		}
-		if secrets != nil {
-			if scrubbed := secrets.ScrubJSON(out); !bytes.Equal(scrubbed, out) {
-				out, decoded = scrubbed, nil
-			}
-		}
-		// The plugin package decoded the result while checking it; only a
-		// result the scrubbing changed is decoded again.
-		if decoded == nil {
-			decoded = new(mcp.CallToolResult)
-			err = json.Unmarshal(out, decoded)
-		}
-		res := decoded
-		if err != nil {
-			// The plugin package checked the shape; what the SDK still
-			// refuses (an unknown content type, say) is the plugin's fault.
-			s.log.Warn("plugin result refused", "plugin", t.Plugin.Name, "tool", t.Name, "error", err)
-			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
-			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "fault:bad_output", elapsed.Seconds())
-			return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
-		}
-		if res.InputRequests != nil {
-			// The plugin's result asks for input itself: its own state goes
-			// inside moat's, which the client cannot alter.
-			var answers []answer
-			if rr != nil {
-				answers = rr.answers
-			}
-			if err := answerable(req.ClientCapabilities(), res.InputRequests); err != nil {
-				s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "missing_capability", "", elapsed, req.Params.Arguments)
-				s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "missing_capability", elapsed.Seconds())
-				return nil, err
-			}
-			outcome := "input_required"
-			if res.RequestState, err = seal(f.StateKey, principalID(p), "tools/call", t.Name, argsDigest(), answers, res.RequestState); err != nil {
-				outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's input requests: %v", err))
-			}
-			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
-			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
-			return res, nil
-		}
-		outcome := "ok"
-		switch {
-		case errors.Is(ctx.Err(), context.Canceled):
-			// The client gave up on the call (notifications/cancelled) and
-			// the plugin returned before the sandbox stopped it: the
-			// result reaches no one, so the call counts as cancelled, as
-			// it does when the sandbox stops the plugin.
-			outcome = "fault:canceled"
-		case res.IsError:
-			outcome = "tool_error"
-		case cacheKey != "":
-			s.keep(ctx, t, cacheKey, res, used)
+	}
+	start := time.Now()
+	out, decoded, err := t.CallRound(ctx, req.Params.Arguments, meta, round)
+	elapsed := time.Since(start)
+	if rr != nil && rr.asked != "" {
+		// The plugin asked for an input it has no answer to yet: the
+		// round ends with the request, whatever the run did after.
+		res, ierr := inputRequired(f.StateKey, rr, principalID(p), "tools/call", t.Name, argsDigest())
+		outcome := "input_required"
+		if ierr != nil {
+			outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's %s: %v", rr.asked, ierr))
 		}
 		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
 		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
-		s.log.Debug("tool call", "tool", t.Name, "duration", elapsed, "is_error", res.IsError)
 		return res, nil
 	}
+	if err != nil {
+		res, outcome, err := s.failed(t, err, elapsed, secrets)
+		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
+		return res, err
+	}
+	if secrets != nil {
+		if scrubbed := secrets.ScrubJSON(out); !bytes.Equal(scrubbed, out) {
+			out, decoded = scrubbed, nil
+		}
+	}
+	// The plugin package decoded the result while checking it; only a
+	// result the scrubbing changed is decoded again.
+	if decoded == nil {
+		decoded = new(mcp.CallToolResult)
+		err = json.Unmarshal(out, decoded)
+	}
+	res := decoded
+	if err != nil {
+		// The plugin package checked the shape; what the SDK still
+		// refuses (an unknown content type, say) is the plugin's fault.
+		s.log.Warn("plugin result refused", "plugin", t.Plugin.Name, "tool", t.Name, "error", err)
+		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "fault:bad_output", "", elapsed, req.Params.Arguments)
+		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "fault:bad_output", elapsed.Seconds())
+		return toolError((&plugin.OutputError{Plugin: t.Plugin.Name, Tool: t.Name, Problem: err.Error()}).Error()), nil
+	}
+	if res.InputRequests != nil {
+		// The plugin's result asks for input itself: its own state goes
+		// inside moat's, which the client cannot alter.
+		var answers []answer
+		if rr != nil {
+			answers = rr.answers
+		}
+		if err := answerable(req.ClientCapabilities(), res.InputRequests); err != nil {
+			s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, "missing_capability", "", elapsed, req.Params.Arguments)
+			s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, "missing_capability", elapsed.Seconds())
+			return nil, err
+		}
+		outcome := "input_required"
+		if res.RequestState, err = seal(f.StateKey, principalID(p), "tools/call", t.Name, argsDigest(), answers, res.RequestState); err != nil {
+			outcome, res = "tool_error", toolError(fmt.Sprintf("moat could not end the round with the plugin's input requests: %v", err))
+		}
+		s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+		s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
+		return res, nil
+	}
+	outcome := "ok"
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The client gave up on the call (notifications/cancelled) and
+		// the plugin returned before the sandbox stopped it: the
+		// result reaches no one, so the call counts as cancelled, as
+		// it does when the sandbox stops the plugin.
+		outcome = "fault:canceled"
+	case res.IsError:
+		outcome = "tool_error"
+	case cacheKey != "":
+		s.keep(ctx, t, cacheKey, res, used)
+	}
+	s.audit(ctx, p, "tools/call", t.Name, t.Plugin.Name, outcome, "", elapsed, req.Params.Arguments)
+	s.opts.Metrics.ObserveToolCall(t.Plugin.Name, t.Name, outcome, elapsed.Seconds())
+	s.log.Debug("tool call", "tool", t.Name, "duration", elapsed, "is_error", res.IsError)
+	return res, nil
 }
 
 // failed turns a failed call into what the client sees: a tool error the

@@ -28,10 +28,12 @@ func (s *Server) Handler() http.Handler {
 	// Both read bodies up to http.max_body (the edge refuses larger ones
 	// first); a session idle past http.session_timeout is closed, and a
 	// sessionless call ends when its client hangs up.
+	// Sessions idle past http.session_timeout are closed by the session
+	// book (admission.go), not the go-sdk: the calls moat answers itself
+	// keep a session in use without the go-sdk seeing them.
 	maxBody := int64(s.opts.HTTP.MaxBody)
 	stateful := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{
 		MaxRequestBodyBytes: maxBody,
-		SessionTimeout:      time.Duration(s.opts.HTTP.SessionTimeout),
 	})
 	stateless := mcp.NewStreamableHTTPHandler(server, &mcp.StreamableHTTPOptions{
 		Stateless:                    true,
@@ -60,7 +62,7 @@ func (s *Server) Handler() http.Handler {
 			stateless.ServeHTTP(w, r)
 			return
 		}
-		stateful.ServeHTTP(w, r)
+		s.serveSession(w, r, stateful)
 	})
 	h = s.countPosts(h)
 	s.inner = s.admit(h)

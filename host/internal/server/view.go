@@ -40,7 +40,12 @@ type view struct {
 	// client asked for progress notifications on this request's stream.
 	Progress bool
 
+	// plain reports whether params held nothing but "name" and
+	// "arguments": no _meta, no state of an earlier round.
+	plain bool
+
 	version bool // "jsonrpc":"2.0" was read
+	other   bool // params held a member besides name and arguments
 }
 
 // maxViewDepth bounds the nesting of a body: deeper ones are refused
@@ -89,6 +94,7 @@ func readView(body []byte) (*view, *viewError) {
 		return nil, errVersion
 	}
 	v.Progress = p.progress
+	v.plain = v.plain && !v.other
 	if !v.Request && v.ID == nil {
 		return nil, &viewError{code: jsonrpc.CodeInvalidRequest, label: "wrong_type",
 			msg: `invalid request: a message needs a "method" (a request or notification) or the "id" of the request it answers; add the one that applies`}
@@ -154,6 +160,7 @@ func (v *view) message(p *viewParser, key []byte, depth int) *viewError {
 		if p.peek() != '{' {
 			return wrongType(`"params"`, "an object")
 		}
+		v.plain = true
 		return p.object(depth+1, v.params)
 	case "error":
 		if p.peek() != '{' {
@@ -193,6 +200,9 @@ func (v *view) id(p *viewParser, depth int) *viewError {
 func (v *view) params(p *viewParser, key []byte, depth int) *viewError {
 	if err := caseVariant(key, paramsKeys); err != nil {
 		return err
+	}
+	if k := string(key); k != "name" && k != "arguments" {
+		v.other = true
 	}
 	switch string(key) {
 	case "name", "uri", "cursor":
