@@ -271,7 +271,8 @@ func TestDirectCallsKeepTheirSessionOpen(t *testing.T) {
 }
 
 // notifications/cancelled stops a call moat answers directly, as the go-sdk
-// stops its own: the plugin's loop ends long before its deadline.
+// stops its own: the plugin's loop ends long before its deadline. A call
+// that reuses the id of one in flight is refused meanwhile.
 func TestCancelledDirectCallStops(t *testing.T) {
 	reg := directRegistry(t, "limits: {timeout: 10m}\n")
 	srv, url := directServer(t, reg, config.HTTP{})
@@ -285,6 +286,12 @@ func TestCancelledDirectCallStops(t *testing.T) {
 			t.Fatal("the call did not start within 30s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// A second call under the id of one in flight is refused, as the
+	// go-sdk refuses it: its answer could not be told from the first's.
+	dup := s.post(context.Background(), call(`"spin"`, loop, `{}`, ""))
+	if e, _ := dup.msg["error"].(map[string]any); dup.status != http.StatusBadRequest || e == nil || !strings.Contains(e["message"].(string), "duplicate in-flight request ID") {
+		t.Errorf("a second call with the id in flight: %d %v; want 400 naming the duplicate id", dup.status, dup.msg)
 	}
 	if a := s.post(context.Background(), `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"spin","reason":"test"}}`); a.status != http.StatusAccepted {
 		t.Fatalf("notifications/cancelled: %d", a.status)
