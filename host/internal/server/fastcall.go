@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 MCP deprecates roots, sampling and logging from 2026-07-28 only; the 2025-11-25 sessions served here still declare them
+
 package server
 
 import (
