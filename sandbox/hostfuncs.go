@@ -23,10 +23,18 @@ const logBudget = 256 << 10
 // capability moat does not serve yet answer -EPERM with a message.
 func (p *Plugin) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 	b := rt.NewHostModuleBuilder(abi.ModuleMoat)
+	// wazero hands a host function the context the call was made with;
+	// each gets the call's own, bound by the call's deadline, instead.
 	export := func(name string, fn api.GoModuleFunc) {
 		sig := abi.Imports[name]
+		bound := api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+			if inst := p.instanceOf(ctx, mod); inst != nil {
+				ctx = inst.context()
+			}
+			fn(ctx, mod, stack)
+		})
 		b.NewFunctionBuilder().
-			WithGoModuleFunction(fn, valueTypes(sig.Params), valueTypes(sig.Results)).
+			WithGoModuleFunction(bound, valueTypes(sig.Params), valueTypes(sig.Results)).
 			Export(name)
 	}
 	export(abi.ImportReadResult, p.readResult)

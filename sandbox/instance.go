@@ -27,10 +27,11 @@ type instance struct {
 	stdout *lineWriter
 	stderr *lineWriter
 	// ctx is the context of what the instance runs now (a call,
-	// _initialize or moat_describe), so that a WASI sleep ends with it.
-	// Its Done channel is asked for only by a sleep: made on demand, it
-	// costs a call that does not sleep nothing.
-	ctx context.Context
+	// _initialize or moat_describe), bound by its deadline, which host
+	// functions and a WASI sleep end with. A call makes it only when one
+	// of them asks (see context); cancelCtx releases the one it made.
+	ctx       context.Context
+	cancelCtx context.CancelFunc
 	// logged counts the bytes moat.log took in the current call.
 	logged int
 
@@ -76,7 +77,7 @@ func (inst *instance) sleep(ns int64) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-inst.ctx.Done():
+	case <-inst.context().Done():
 	}
 }
 
@@ -100,7 +101,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	mod, err := instantiate(ctx, p.rt, p.compiled, cfg)
 	if err != nil {
 		inst.flush()
-		return nil, p.classify(ctx, nil, err, "_initialize")
+		return nil, p.classify(ctx.Err(), nil, err, "_initialize")
 	}
 	inst.mod = mod
 	inst.mem = mod.ExportedMemory(abi.ExportMemory)
@@ -110,7 +111,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.flag, _ = mod.ExportedGlobal(instrument.InterruptExport).(api.MutableGlobal)
 	p.byModule.Store(mod, inst)
 	// The module's start function, then _initialize, under the deadline.
-	inst.arm(ctx, ctx)
+	due, _ := ctx.Deadline()
+	inst.arm(due, ctx)
 	for _, name := range []string{instrument.StartExport, abi.ExportInitialize} {
 		if fn := mod.ExportedFunction(name); fn != nil {
 			if _, err = fn.Call(ctx); err != nil {
@@ -120,18 +122,18 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	}
 	inst.disarm()
 	if err != nil {
-		f := p.classify(ctx, inst, err, "_initialize")
+		f := p.classify(ctx.Err(), inst, err, "_initialize")
 		p.closeInstance(inst)
 		return nil, f
 	}
 	return inst, nil
 }
 
-// arm makes the instance's next check trap once ctx's deadline passes or
-// caller is cancelled (caller is ctx, or the context ctx was derived from
-// for the call's own deadline). A call must be disarmed before the
-// instance runs anything else.
-func (inst *instance) arm(ctx, caller context.Context) {
+// arm makes the instance's next check trap once due passes (zero: never)
+// or caller is cancelled. A call must be disarmed before the instance runs
+// anything else.
+func (inst *instance) arm(due time.Time, caller context.Context) {
+	inst.due, inst.caller, inst.stopCaller = due, caller, nil
 	if inst.flag == nil {
 		return
 	}
@@ -139,19 +141,16 @@ func (inst *instance) arm(ctx, caller context.Context) {
 	inst.cause = nil
 	inst.flag.Set(0)
 	inst.mu.Unlock()
-	inst.due = time.Time{}
-	if d, ok := ctx.Deadline(); ok {
-		inst.due = d
+	if !due.IsZero() {
 		inst.timers.Add(1)
 		if inst.deadline == nil {
-			inst.deadline = time.AfterFunc(time.Until(d), inst.onDeadline)
+			inst.deadline = time.AfterFunc(time.Until(due), inst.onDeadline)
 		} else {
-			inst.deadline.Reset(time.Until(d))
+			inst.deadline.Reset(time.Until(due))
 		}
 	}
 	// A caller that cannot be cancelled (context.Background) needs no
 	// callback; otherwise AfterFunc starts no goroutine until it is.
-	inst.caller, inst.stopCaller = caller, nil
 	if caller.Done() != nil {
 		inst.timers.Add(1)
 		inst.stopCaller = context.AfterFunc(caller, inst.onCancel)
@@ -171,6 +170,44 @@ func (inst *instance) disarm() {
 	}
 	inst.timers.Wait()
 	inst.caller, inst.stopCaller = nil, nil
+}
+
+// context is the context of what the instance runs now. For a call it is
+// derived from the caller's context and the call's deadline on first use:
+// deriving one costs four allocations and a timer, and most calls never
+// make a host call or sleep. Only the goroutine running the instance
+// calls it.
+func (inst *instance) context() context.Context {
+	if inst.ctx == nil {
+		if inst.due.IsZero() {
+			inst.ctx = inst.caller
+		} else {
+			inst.ctx, inst.cancelCtx = context.WithDeadline(inst.caller, inst.due)
+		}
+	}
+	return inst.ctx
+}
+
+// endCall releases the context the call made, if it made one.
+func (inst *instance) endCall() {
+	if inst.cancelCtx != nil {
+		inst.cancelCtx()
+		inst.cancelCtx = nil
+	}
+	inst.ctx = nil
+}
+
+// ended is why a call under caller with deadline due is over, as the
+// call's context would say: the caller's error, DeadlineExceeded once
+// due has passed, or nil.
+func ended(caller context.Context, due time.Time) error {
+	if err := caller.Err(); err != nil {
+		return err
+	}
+	if !due.IsZero() && !time.Now().Before(due) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // expire runs at the armed call's deadline.
@@ -235,19 +272,24 @@ func (inst *instance) flush() {
 	inst.stderr.flush()
 }
 
-// invoke runs moat_call with request in an instance, under ctx's deadline;
-// caller is the context ctx was derived from, whose cancellation ends it.
-func (p *Plugin) invoke(ctx, caller context.Context, inst *instance, request []byte) ([]byte, error) {
+// invoke runs moat_call with request in an instance until due (zero:
+// no deadline) or until caller is cancelled.
+func (p *Plugin) invoke(caller context.Context, due time.Time, inst *instance, request []byte) ([]byte, error) {
 	inst.staged = nil
-	inst.ctx = ctx
+	inst.ctx = nil
 	inst.logged = 0
 	s := inst.stack[:]
 	s[0] = uint64(len(request))
-	inst.arm(ctx, caller)
-	err := inst.alloc.CallWithStack(ctx, s)
+	inst.arm(due, caller)
+	defer inst.endCall()
+	run := caller
+	if p.closeOnDone {
+		run = inst.context()
+	}
+	err := inst.alloc.CallWithStack(run, s)
 	if err != nil {
 		inst.disarm()
-		return nil, p.classify(ctx, inst, err, abi.ExportAlloc)
+		return nil, p.classify(ended(caller, due), inst, err, abi.ExportAlloc)
 	}
 	ptr := uint32(s[0])
 	if ptr == 0 {
@@ -259,14 +301,14 @@ func (p *Plugin) invoke(ctx, caller context.Context, inst *instance, request []b
 		return nil, fault(p.name, ErrBadOutput, nil, "moat_alloc(%d) returned %d, which is outside the plugin's memory", len(request), ptr)
 	}
 	s[0], s[1] = uint64(ptr), uint64(len(request))
-	err = inst.call.CallWithStack(ctx, s)
+	err = inst.call.CallWithStack(run, s)
 	inst.disarm()
 	if err != nil {
-		return nil, p.classify(ctx, inst, err, abi.ExportCall)
+		return nil, p.classify(ended(caller, due), inst, err, abi.ExportCall)
 	}
 	// An answer after the call ended (a sleep the deadline cut short
 	// returns, and the plugin may go on to answer) comes too late.
-	switch err := ctx.Err(); {
+	switch err := ended(caller, due); {
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, p.timedOut(inst, err, abi.ExportCall)
 	case err != nil:
@@ -294,25 +336,30 @@ func (p *Plugin) result(inst *instance, packed uint64, export string) ([]byte, e
 // describeInstance runs moat_describe.
 func (p *Plugin) describeInstance(ctx context.Context, inst *instance) ([]byte, error) {
 	inst.ctx = ctx
+	defer inst.endCall()
 	s := inst.stack[:]
-	inst.arm(ctx, ctx)
+	due, _ := ctx.Deadline()
+	inst.arm(due, ctx)
 	err := inst.describe.CallWithStack(ctx, s)
 	inst.disarm()
 	if err != nil {
-		return nil, p.classify(ctx, inst, err, abi.ExportDescribe)
+		return nil, p.classify(ctx.Err(), inst, err, abi.ExportDescribe)
 	}
 	return p.result(inst, s[0], abi.ExportDescribe)
 }
 
 // abiVersion runs moat_abi_version.
 func (p *Plugin) abiVersion(ctx context.Context, inst *instance) (uint32, error) {
+	inst.ctx = ctx
+	defer inst.endCall()
 	s := inst.stack[:]
 	fn := inst.mod.ExportedFunction(abi.ExportABIVersion)
-	inst.arm(ctx, ctx)
+	due, _ := ctx.Deadline()
+	inst.arm(due, ctx)
 	err := fn.CallWithStack(ctx, s)
 	inst.disarm()
 	if err != nil {
-		return 0, p.classify(ctx, inst, err, abi.ExportABIVersion)
+		return 0, p.classify(ctx.Err(), inst, err, abi.ExportABIVersion)
 	}
 	return uint32(s[0]), nil
 }
@@ -331,8 +378,9 @@ func (p *Plugin) timedOut(inst *instance, err error, export string) *Fault {
 	return f
 }
 
-// classify turns an error from wazero into a Fault of the right kind.
-func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export string) *Fault {
+// classify turns an error from wazero into a Fault of the right kind;
+// over is why the call's context is done, if it is.
+func (p *Plugin) classify(over error, inst *instance, err error, export string) *Fault {
 	// The instrumented check trapped because the host raised the flag.
 	switch inst.interrupted() {
 	case ErrTimeout:
@@ -359,7 +407,7 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, err error, export
 		}
 		return fault(p.name, ErrExit, err, "%s exited with code %d", what(export), exit.ExitCode())
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(over, context.DeadlineExceeded) {
 		return p.timedOut(inst, err, export)
 	}
 	if p.atCeiling(inst) {

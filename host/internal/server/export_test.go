@@ -8,3 +8,11 @@ func SessionIDs(s *Server) []string {
 	}
 	return ids
 }
+
+// SessionBooked reports whether the session book holds session sid as
+// opened and initialized: from then on its plain calls can be answered
+// directly.
+func SessionBooked(s *Server, sid string) bool {
+	e := s.book.entry(sid)
+	return e != nil && e.opened.Load() && e.ss.Load() != nil
+}

@@ -83,8 +83,10 @@ func (s *rawSession) post(ctx context.Context, body string) answer {
 	return a
 }
 
-// open initializes a session for a client that declared caps.
-func openSession(t *testing.T, url, caps string) *rawSession {
+// openSession initializes a session for a client that declared caps, and
+// waits until moat has booked it: the go-sdk answers
+// notifications/initialized before it has handled it.
+func openSession(t *testing.T, srv *server.Server, url, caps string) *rawSession {
 	t.Helper()
 	s := &rawSession{t: t, url: url}
 	a := s.post(context.Background(), `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":`+caps+`,"clientInfo":{"name":"t","version":"1"}}}`)
@@ -93,6 +95,13 @@ func openSession(t *testing.T, url, caps string) *rawSession {
 	}
 	if a := s.post(context.Background(), `{"jsonrpc":"2.0","method":"notifications/initialized"}`); a.status != http.StatusAccepted {
 		t.Fatalf("notifications/initialized: %d", a.status)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !server.SessionBooked(srv, s.id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("session %s was not booked as initialized within 30s", s.id)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	return s
 }
@@ -148,8 +157,8 @@ func call(id, name, args, extra string) string {
 // errors and protocol errors alike, for ids of either type.
 func TestDirectCallsAnswerAsTheGoSDKDoes(t *testing.T) {
 	reg := directRegistry(t, "")
-	_, url := directServer(t, reg, config.HTTP{})
-	s := openSession(t, url, `{}`)
+	srv, url := directServer(t, reg, config.HTTP{})
+	s := openSession(t, srv, url, `{}`)
 	echo, ok := toolNamed(t, reg, "echo"), toolNamed(t, reg, "ok")
 	cases := []struct{ what, id, name, args string }{
 		{"an echo", `7`, echo, `{"text":"hello, direct path"}`},
@@ -198,7 +207,7 @@ func TestDirectCallsAnswerAsTheGoSDKDoes(t *testing.T) {
 // moat does not know.
 func TestDirectPathOnlyWhenNothingCanComeBetween(t *testing.T) {
 	reg := directRegistry(t, "")
-	_, url := directServer(t, reg, config.HTTP{})
+	srv, url := directServer(t, reg, config.HTTP{})
 	echo := toolNamed(t, reg, "echo")
 	plain := call(`1`, echo, `{"text":"x"}`, "")
 	media := func(s *rawSession, body string) string {
@@ -220,12 +229,12 @@ func TestDirectPathOnlyWhenNothingCanComeBetween(t *testing.T) {
 		{"a client with roots that change", `{"roots":{"listChanged":true}}`, plain, stream},
 		{"a call that asks for progress", `{}`, call(`2`, echo, `{"text":"x"}`, `,"_meta":{"progressToken":"p"}`), stream},
 	} {
-		s := openSession(t, url, c.caps)
+		s := openSession(t, srv, url, c.caps)
 		if got := media(s, c.body); !strings.HasPrefix(got, c.want) {
 			t.Errorf("%s: answered as %q; want %q", c.what, got, c.want)
 		}
 	}
-	s := openSession(t, url, `{}`)
+	s := openSession(t, srv, url, `{}`)
 	if a := s.post(context.Background(), `{"jsonrpc":"2.0","id":3,"method":"logging/setLevel","params":{"level":"debug"}}`); a.status != http.StatusOK {
 		t.Fatalf("logging/setLevel: %d", a.status)
 	}
@@ -244,7 +253,7 @@ func TestDirectPathOnlyWhenNothingCanComeBetween(t *testing.T) {
 func TestDirectCallsKeepTheirSessionOpen(t *testing.T) {
 	reg := directRegistry(t, "")
 	srv, url := directServer(t, reg, config.HTTP{SessionTimeout: config.Duration(300 * time.Millisecond)})
-	s := openSession(t, url, `{}`)
+	s := openSession(t, srv, url, `{}`)
 	echo := toolNamed(t, reg, "echo")
 	// Three timeouts' worth of calls, none through the go-sdk.
 	for end, i := time.Now().Add(time.Second), 0; time.Now().Before(end); i++ {
@@ -276,7 +285,7 @@ func TestDirectCallsKeepTheirSessionOpen(t *testing.T) {
 func TestCancelledDirectCallStops(t *testing.T) {
 	reg := directRegistry(t, "limits: {timeout: 10m}\n")
 	srv, url := directServer(t, reg, config.HTTP{})
-	s := openSession(t, url, `{}`)
+	s := openSession(t, srv, url, `{}`)
 	loop := toolNamed(t, reg, "loop")
 	done := make(chan answer, 1)
 	go func() { done <- s.post(context.Background(), call(`"spin"`, loop, `{}`, "")) }()
