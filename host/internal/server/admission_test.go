@@ -82,9 +82,17 @@ func TestListenStreamsCountAgainstTheStreamCap(t *testing.T) {
 
 // echoRegistry loads the echo WAT plugin.
 func echoRegistry(t testing.TB) *plugin.Registry {
+	return watRegistry(t, "", "echo")
+}
+
+// watRegistry loads the WAT plugins sandbox/testdata/NAME.wat of names,
+// under the configuration doc.
+func watRegistry(t testing.TB, doc string, names ...string) *plugin.Registry {
 	dir := t.TempDir()
-	testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/echo.wat"), dir, "echo")
-	cfg, err := config.Parse(nil, "test", dir)
+	for _, name := range names {
+		testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/"+name+".wat"), dir, name)
+	}
+	cfg, err := config.Parse([]byte(doc), "test", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,6 @@ import (
 	"github.com/moat-mcp/moat/host/config"
 	"github.com/moat-mcp/moat/host/internal/plugin"
 	"github.com/moat-mcp/moat/host/internal/server"
-	"github.com/moat-mcp/moat/internal/testplugin"
-	"github.com/moat-mcp/moat/sandbox"
 )
 
 // What the tests of the direct path check is what a client sees: a plain
@@ -108,24 +106,7 @@ func openSession(t *testing.T, srv *server.Server, url, caps string) *rawSession
 
 // directRegistry loads the echo plugin and the endless one, under limits.
 func directRegistry(t *testing.T, limits string) *plugin.Registry {
-	dir := t.TempDir()
-	testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/echo.wat"), dir, "echo")
-	testplugin.WriteTo(t, testplugin.WAT(t, "sandbox/testdata/endless.wat"), dir, "endless")
-	cfg, err := config.Parse([]byte(limits), "test", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.SetPluginsDir(dir)
-	engine, err := sandbox.NewEngine(sandbox.EngineConfig{NoCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, errs := plugin.Load(context.Background(), cfg, engine, plugin.Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	t.Cleanup(func() { reg.Close(context.Background()) })
-	return reg
+	return watRegistry(t, limits, "echo", "endless")
 }
 
 func directServer(t *testing.T, reg *plugin.Registry, httpCfg config.HTTP) (*server.Server, string) {
